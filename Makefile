@@ -1,0 +1,47 @@
+# GPT-2, step by step. Every target sets itself up: a fresh clone needs only Python 3.11.
+#   make lab      create .venv if missing, install the pinned environment, open JupyterLab
+#   make test     the same set-up, then ruff + pytest (unit tests and nbval on every notebook)
+#   make execute  re-execute every notebook in place (after changing one)
+#   make bench    print helpers / transformers speed ratios
+
+SHELL   := /bin/bash
+PYTHON  ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+# stored outputs are made without progress bars, so the tests see the same text
+export TQDM_DISABLE := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: setup lab test lint execute bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed, found " + sys.version.split()[0] + ": run make PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+lab: setup
+	unset TQDM_DISABLE; $(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+
+lint: setup
+	$(BIN)/ruff check helpers tests notebooks benchmarks
+
+test: lint
+	$(BIN)/python -m pytest
+
+execute: setup
+	for nb in notebooks/[0-9]*.ipynb; do \
+	  echo "executing $$nb"; \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
+	done
+
+bench: setup
+	$(BIN)/python benchmarks/bench_model.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

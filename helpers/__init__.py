@@ -1,0 +1,35 @@
+"""GPT-2, step by step: the reusable model code the notebooks build and then import.
+
+`import helpers` loads only torch; `transformers`, `tokenizers`, matplotlib and ipywidgets
+are imported by the functions that need them.
+"""
+
+from helpers.attention import (
+    CausalSelfAttention,
+    KVCache,
+    causal_mask,
+    full_mask,
+    padding_mask,
+    prefix_lm_mask,
+    self_attention,
+    sliding_window_mask,
+)
+from helpers.model import GPT, MLP, Block, GPTConfig
+from helpers.pretrained import load_default_model, pretrained_available
+from helpers.sampling import (
+    apply_temperature,
+    beam_search,
+    generate,
+    next_token_distribution,
+    sequence_logprob,
+    top_k_filter,
+    top_p_filter,
+)
+
+__all__ = [
+    "GPT", "GPTConfig", "Block", "MLP", "CausalSelfAttention", "KVCache",
+    "causal_mask", "full_mask", "padding_mask", "prefix_lm_mask", "sliding_window_mask",
+    "self_attention", "generate", "beam_search", "top_k_filter", "top_p_filter",
+    "apply_temperature", "next_token_distribution", "sequence_logprob",
+    "load_default_model", "pretrained_available",
+]

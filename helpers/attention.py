@@ -1,0 +1,219 @@
+"""Attention: masks, scaled dot-product attention that returns its weights, GPT-2's
+multi-head self-attention, and the key/value cache used at inference.
+
+Read top to bottom: masks -> `self_attention` (the three steps) -> `KVCache` ->
+`CausalSelfAttention` (GPT-2's fused `c_attn`, split heads, attend, merge, `c_proj`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# ---------------------------------------------------------------------------------------
+# Masks. Convention: a bool tensor, True where a query position (row) may attend to a key
+# position (column). Rows are queries, columns are keys.
+# ---------------------------------------------------------------------------------------
+
+
+def causal_mask(T: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """(T, T) bool, True on and below the diagonal: token i sees tokens 0..i (GPT)."""
+    _check_length(T)
+    return torch.ones(T, T, dtype=torch.bool, device=device).tril()
+
+
+def full_mask(T: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """(T, T) bool, all True: every token sees every token (BERT's bidirectional encoder)."""
+    _check_length(T)
+    return torch.ones(T, T, dtype=torch.bool, device=device)
+
+
+def padding_mask(lengths: list[int] | torch.Tensor, T: int) -> torch.Tensor:
+    """(B, T, T) bool for right-padded sequences: keys at or beyond each length are hidden.
+
+    Padded query rows keep a view of the real tokens so softmax never sees an all -inf row.
+    """
+    lengths = torch.as_tensor(lengths)
+    if lengths.dim() != 1 or (lengths < 1).any() or (lengths > T).any():
+        raise ValueError(f"lengths must be a 1-D list of values in 1..{T}, got {lengths.tolist()}")
+    key_is_real = torch.arange(T)[None, :] < lengths[:, None]  # (B, T)
+    return key_is_real[:, None, :].expand(-1, T, -1).clone()  # (B, T, T)
+
+
+def prefix_lm_mask(T: int, prefix_len: int) -> torch.Tensor:
+    """(T, T) bool: the first `prefix_len` tokens see each other fully, the rest causally.
+
+    This is the prefix-LM of T5/UniLM: a bidirectional prompt, an autoregressive answer.
+    """
+    _check_length(T)
+    if not 0 <= prefix_len <= T:
+        raise ValueError(f"prefix_len must be in 0..{T}, got {prefix_len}")
+    mask = causal_mask(T)
+    mask[:prefix_len, :prefix_len] = True
+    return mask
+
+
+def sliding_window_mask(T: int, window: int) -> torch.Tensor:
+    """(T, T) bool: causal, and each token sees at most the `window` latest tokens (itself included)."""
+    _check_length(T)
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    return (j <= i) & (j > i - window)
+
+
+def _check_length(T: int) -> None:
+    if T < 1:
+        raise ValueError(f"sequence length must be >= 1, got {T}")
+
+
+# ---------------------------------------------------------------------------------------
+# Scaled dot-product attention, the three steps written out.
+# ---------------------------------------------------------------------------------------
+
+
+def self_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Attend queries to keys and sum values; returns (output, weights).
+
+    q: (..., T_q, d), k: (..., T_k, d), v: (..., T_k, d_v), mask: broadcastable to
+    (..., T_q, T_k), True where attending is allowed. Masked scores become -inf, not 0,
+    so they get exactly zero weight after the softmax.
+    """
+    d = q.size(-1)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # 1. score query vs every key (..., T_q, T_k)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)  # 2. scores -> weights that sum to 1 per query
+    return weights @ v, weights  # 3. weighted sum of values (..., T_q, d_v)
+
+
+# ---------------------------------------------------------------------------------------
+# KV cache: at inference only the keys and values of earlier tokens are kept; queries are
+# used once, by the token that makes them, and never again.
+# ---------------------------------------------------------------------------------------
+
+
+class KVCache:
+    """Preallocated keys and values for every layer: (B, n_head, max_len, head_dim) each."""
+
+    def __init__(
+        self,
+        n_layer: int,
+        batch_size: int,
+        n_head: int,
+        max_len: int,
+        head_dim: int,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> None:
+        shape = (batch_size, n_head, max_len, head_dim)
+        self.keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]
+        self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]
+        self.max_len = max_len
+        self.length = 0  # tokens stored so far (same for every layer once a forward ends)
+
+    def update(
+        self, layer: int, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append this step's k, v (B, H, T_new, hd) for `layer`; return all keys and values so far."""
+        start, end = self.length, self.length + k.size(2)
+        if end > self.max_len:
+            raise ValueError(f"KV cache holds {self.max_len} positions; cannot store {end}")
+        self.keys[layer][:, :, start:end] = k
+        self.values[layer][:, :, start:end] = v
+        return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
+
+    def advance(self, n: int) -> None:
+        """Mark n more positions as stored (called once per forward, after every layer)."""
+        self.length += n
+
+    def reorder(self, index: torch.Tensor) -> None:
+        """Keep the batch rows in `index` (beam search picks which beams survive)."""
+        self.keys = [k.index_select(0, index) for k in self.keys]
+        self.values = [v.index_select(0, index) for v in self.values]
+
+    def memory_bytes(self) -> int:
+        """Bytes the cache occupies (keys and values, all layers, full capacity)."""
+        return sum(t.numel() * t.element_size() for t in self.keys + self.values)
+
+
+# ---------------------------------------------------------------------------------------
+# GPT-2's multi-head self-attention.
+# ---------------------------------------------------------------------------------------
+
+
+class CausalSelfAttention(nn.Module):
+    """GPT-2 attention: one fused `c_attn` makes q, k, v; heads attend; `c_proj` mixes them.
+
+    `causal=False` gives the bidirectional (BERT-style) encoder: the only line that differs.
+    """
+
+    def __init__(
+        self, n_embd: int, n_head: int, dropout: float = 0.0, causal: bool = True
+    ) -> None:
+        super().__init__()
+        if n_embd % n_head != 0:
+            raise ValueError(f"n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+        self.n_head = n_head
+        self.head_dim = n_embd // n_head
+        self.causal = causal
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)  # x -> [q | k | v]
+        self.c_proj = nn.Linear(n_embd, n_embd)  # merged heads -> residual stream
+        self.attn_dropout = nn.Dropout(dropout)
+        self.resid_dropout = nn.Dropout(dropout)
+        self.dropout = dropout
+
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> (B, n_head, T, head_dim)."""
+        B, T, C = x.shape
+        return x.view(B, T, self.n_head, self.head_dim).transpose(1, 2)
+
+    @staticmethod
+    def merge_heads(x: torch.Tensor) -> torch.Tensor:
+        """(B, n_head, T, head_dim) -> (B, T, C)."""
+        B, H, T, hd = x.shape
+        return x.transpose(1, 2).reshape(B, T, H * hd)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        kv_cache: KVCache | None = None,
+        layer: int = 0,
+        return_attention: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x (B, T, C) -> (y (B, T, C), weights (B, n_head, T, T_k) or None)."""
+        B, T, C = x.shape
+        q, k, v = self.c_attn(x).split(C, dim=2)  # each (B, T, C)
+        q, k, v = self.split_heads(q), self.split_heads(k), self.split_heads(v)  # (B, H, T, hd)
+        past = 0
+        if kv_cache is not None:
+            past = kv_cache.length
+            k, v = kv_cache.update(layer, k, v)  # (B, H, past + T, hd)
+        T_k = k.size(2)
+
+        mask = None
+        if self.causal:
+            # query i (absolute position past + i) may see keys 0 .. past + i
+            mask = torch.ones(T, T_k, dtype=torch.bool, device=x.device).tril(diagonal=past)
+
+        if return_attention or (self.training and self.dropout > 0):
+            y, weights = self_attention(q, k, v, mask)  # (B, H, T, hd), (B, H, T, T_k)
+            if self.training and self.dropout > 0:
+                weights = self.attn_dropout(weights)
+                y = weights @ v
+        else:
+            # the same computation, fused by PyTorch (faster, does not return the weights)
+            use_causal_flag = self.causal and past == 0
+            y = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=None if use_causal_flag or T == 1 else mask,
+                is_causal=use_causal_flag and T > 1,
+            )
+            weights = None
+        y = self.merge_heads(y)  # (B, T, C)
+        return self.resid_dropout(self.c_proj(y)), weights

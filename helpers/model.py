@@ -1,0 +1,239 @@
+"""GPT-2: configuration, MLP, decoder block and the whole model, top to bottom.
+
+Names follow GPT-2 / Hugging Face (`wte`, `wpe`, `h`, `ln_1`, `c_attn`, ...) so every
+parameter maps one to one onto the real model's weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers.attention import CausalSelfAttention, KVCache
+
+ACTIVATIONS = {
+    "gelu_new": lambda x: F.gelu(x, approximate="tanh"),  # GPT-2's GELU (tanh approximation)
+    "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "gelu": F.gelu,  # exact GELU (erf)
+    "relu": F.relu,
+}
+
+
+@dataclass
+class GPTConfig:
+    """Sizes of a GPT-2 model; defaults are GPT-2 small (124M parameters)."""
+
+    vocab_size: int = 50257
+    n_positions: int = 1024  # context length: the most tokens the model sees at once
+    n_embd: int = 768
+    n_layer: int = 12
+    n_head: int = 12
+    n_inner: int | None = None  # MLP width; None means 4 * n_embd
+    layer_norm_epsilon: float = 1e-5
+    activation_function: str = "gelu_new"
+    dropout: float = 0.0  # embedding, attention and residual dropout (GPT-2 trained with 0.1)
+    causal: bool = True  # False gives a bidirectional encoder (BERT-style), used in notebook 01
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.n_embd % self.n_head != 0:
+            raise ValueError(
+                f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}): each head "
+                f"gets n_embd / n_head dimensions; try n_head in "
+                f"{[h for h in range(1, 17) if self.n_embd % h == 0]}"
+            )
+        if self.activation_function not in ACTIVATIONS:
+            raise ValueError(
+                f"activation_function {self.activation_function!r} is not supported; "
+                f"use one of {sorted(ACTIVATIONS)}"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @property
+    def head_dim(self) -> int:
+        return self.n_embd // self.n_head
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GPTConfig:
+        """Build from a dict, rejecting unknown keys so a typo is not silently ignored."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown GPTConfig fields {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**d)
+
+    @classmethod
+    def gpt2(cls, size: str = "gpt2") -> GPTConfig:
+        """The published shapes: 'gpt2' (124M), 'gpt2-medium', 'gpt2-large', 'gpt2-xl'."""
+        shapes = {
+            "gpt2": dict(n_layer=12, n_head=12, n_embd=768),
+            "gpt2-medium": dict(n_layer=24, n_head=16, n_embd=1024),
+            "gpt2-large": dict(n_layer=36, n_head=20, n_embd=1280),
+            "gpt2-xl": dict(n_layer=48, n_head=25, n_embd=1600),
+        }
+        if size not in shapes:
+            raise ValueError(f"unknown GPT-2 size {size!r}; choose one of {list(shapes)}")
+        return cls(**shapes[size])
+
+
+class MLP(nn.Module):
+    """Position-wise feed-forward: widen 4x, GELU, project back."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        inner = config.n_inner or 4 * config.n_embd
+        self.c_fc = nn.Linear(config.n_embd, inner)
+        self.act = ACTIVATIONS[config.activation_function]
+        self.c_proj = nn.Linear(inner, config.n_embd)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.c_proj(self.act(self.c_fc(x))))  # (B, T, C)
+
+
+class Block(nn.Module):
+    """One decoder block, pre-LayerNorm: x + attn(ln_1(x)), then x + mlp(ln_2(x))."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
+        self.attn = CausalSelfAttention(
+            config.n_embd, config.n_head, config.dropout, causal=config.causal
+        )
+        self.ln_2 = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
+        self.mlp = MLP(config)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        kv_cache: KVCache | None = None,
+        layer: int = 0,
+        return_attention: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        a, weights = self.attn(self.ln_1(x), kv_cache, layer, return_attention)
+        x = x + a  # the residual stream: blocks add to it, never replace it
+        x = x + self.mlp(self.ln_2(x))
+        return x, weights
+
+
+class GPT(nn.Module):
+    """GPT-2: token + position embeddings, n_layer blocks, final LayerNorm, tied output layer."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.wte = nn.Embedding(config.vocab_size, config.n_embd)  # token embeddings
+        self.wpe = nn.Embedding(config.n_positions, config.n_embd)  # learned positions
+        self.drop = nn.Dropout(config.dropout)
+        self.h = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
+        self.ln_f = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
+        self.apply(self._init_weights)
+        # GPT-2 scales the projections into the residual stream by 1/sqrt(2 * n_layer)
+        for name, p in self.named_parameters():
+            if name.endswith("c_proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / (2 * config.n_layer) ** 0.5)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def num_parameters(self) -> int:
+        """Parameters counted once (the output layer shares `wte`, so it adds nothing)."""
+        return sum(p.numel() for p in self.parameters())
+
+    def check_input(self, idx: torch.Tensor, past_length: int = 0) -> None:
+        """Raise a ValueError that names the problem and the fix for input the model cannot take."""
+        if not isinstance(idx, torch.Tensor) or idx.dim() != 2:
+            got = tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__
+            raise ValueError(f"idx must be a (B, T) tensor of token ids, got {got}; "
+                             "for one sequence use idx[None] or torch.tensor([ids])")
+        if idx.dtype not in (torch.long, torch.int, torch.int16, torch.uint8):
+            raise ValueError(f"idx must hold integer token ids, got dtype {idx.dtype}")
+        T = idx.size(1)
+        if T == 0:
+            raise ValueError("idx is empty (T = 0); give at least one token")
+        if past_length + T > self.config.n_positions:
+            raise ValueError(
+                f"sequence of {past_length + T} tokens is longer than the context "
+                f"(n_positions = {self.config.n_positions}); crop it to the last "
+                f"{self.config.n_positions} tokens, e.g. idx[:, -{self.config.n_positions}:]"
+            )
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= self.config.vocab_size:
+            bad = lo if lo < 0 else hi
+            raise ValueError(
+                f"token id {bad} is outside the vocabulary 0..{self.config.vocab_size - 1}; "
+                "encode text with the tokenizer that belongs to this model"
+            )
+
+    def forward(
+        self,
+        idx: torch.Tensor,
+        return_attention: bool = False,
+        kv_cache: KVCache | None = None,
+        return_hidden: bool = False,
+    ):
+        """idx (B, T) -> logits (B, T, vocab_size); with return_attention also a list of
+        n_layer weight tensors (B, n_head, T, T_k). With a `kv_cache`, idx holds only the new
+        tokens and the cache supplies (and stores) the keys and values of earlier ones."""
+        past = kv_cache.length if kv_cache is not None else 0
+        self.check_input(idx, past)
+        B, T = idx.shape
+        pos = torch.arange(past, past + T, device=idx.device)  # (T,)
+        x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C) + (T, C) -> (B, T, C)
+        attentions = []
+        for i, block in enumerate(self.h):
+            x, weights = block(x, kv_cache, i, return_attention)
+            attentions.append(weights)
+        if kv_cache is not None:
+            kv_cache.advance(T)
+        h = self.ln_f(x)  # (B, T, C)
+        logits = F.linear(h, self.wte.weight)  # tied output layer: h @ wte^T -> (B, T, V)
+        out = (logits,)
+        if return_attention:
+            out += (attentions,)
+        if return_hidden:
+            out += (h,)
+        return out[0] if len(out) == 1 else out
+
+    def new_kv_cache(self, batch_size: int, max_len: int | None = None) -> KVCache:
+        """An empty cache for `batch_size` sequences of up to `max_len` (default n_positions)."""
+        c = self.config
+        p = self.wte.weight
+        return KVCache(c.n_layer, batch_size, c.n_head, max_len or c.n_positions, c.head_dim,
+                       dtype=p.dtype, device=p.device)
+
+    # conversion to and from Hugging Face lives in helpers.pretrained; exposed here too
+    @classmethod
+    def from_hf(cls, hf_model) -> GPT:
+        """Exact copy of a `transformers` GPT2LMHeadModel's weights."""
+        from helpers.pretrained import gpt_from_hf
+
+        return gpt_from_hf(hf_model)
+
+    def to_hf(self):
+        """A `transformers` GPT2LMHeadModel holding exactly this model's weights."""
+        from helpers.pretrained import gpt_to_hf
+
+        return gpt_to_hf(self)
+
+    @classmethod
+    def from_pretrained(cls, name: str = "gpt2") -> GPT:
+        """Real GPT-2 weights ('gpt2', 'gpt2-medium', 'gpt2-large', 'gpt2-xl') via transformers,
+        when they are cached or the hub is reachable; a clear error otherwise."""
+        from helpers.pretrained import load_pretrained
+
+        return load_pretrained(name)

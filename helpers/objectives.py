@@ -1,0 +1,59 @@
+"""The two pre-training objectives, side by side.
+
+- Autoencoding (BERT's masked LM): hide some tokens, predict them from both sides.
+- Autoregressive (GPT's causal LM): predict every next token from the tokens before it.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+IGNORE_INDEX = -100  # label value that cross-entropy skips (positions with nothing to predict)
+
+
+def mask_tokens(
+    ids: torch.Tensor,
+    mask_token_id: int,
+    vocab_size: int,
+    mask_prob: float = 0.15,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT's masking: choose mask_prob of the positions; of those, 80% become [MASK], 10% a
+    random token, 10% stay as they are. Returns (inputs, labels); labels are IGNORE_INDEX
+    everywhere except the chosen positions, where they hold the original token."""
+    if not 0.0 < mask_prob < 1.0:
+        raise ValueError(f"mask_prob must be in (0, 1), got {mask_prob}")
+    if not 0 <= mask_token_id < vocab_size:
+        raise ValueError(f"mask_token_id {mask_token_id} is outside the vocabulary 0..{vocab_size - 1}")
+    shape, device = ids.shape, ids.device
+
+    def rand() -> torch.Tensor:
+        return torch.rand(shape, generator=generator, device=device)
+
+    chosen = rand() < mask_prob  # (B, T) the positions the model must predict
+    labels = torch.where(chosen, ids, torch.full_like(ids, IGNORE_INDEX))
+    r = rand()
+    to_mask = chosen & (r < 0.8)
+    to_random = chosen & (r >= 0.8) & (r < 0.9)  # the remaining 10% are kept unchanged
+    random_ids = torch.randint(vocab_size, shape, generator=generator, device=device)
+    inputs = torch.where(to_mask, torch.full_like(ids, mask_token_id), ids)
+    inputs = torch.where(to_random, random_ids, inputs)
+    return inputs, labels
+
+
+def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy on the chosen positions only. logits (B, T, V), labels (B, T)."""
+    return F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE_INDEX)
+
+
+def causal_lm_batch(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shift by one: inputs are tokens 0..T-2, targets are tokens 1..T-1. ids (B, T)."""
+    if ids.size(-1) < 2:
+        raise ValueError("a causal-LM example needs at least 2 tokens (one input, one target)")
+    return ids[..., :-1], ids[..., 1:]
+
+
+def causal_lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of every next-token prediction. logits (B, T, V), targets (B, T)."""
+    return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())

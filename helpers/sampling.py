@@ -1,0 +1,247 @@
+"""Choosing the next token: temperature, top-k, top-p, `generate`, and `beam_search`.
+
+Top-k and top-p keep exactly the tokens that `transformers`' TopKLogitsWarper and
+TopPLogitsWarper keep (ties included); everything else becomes -inf.
+Beam search is what "choosing by the joint probability of n tokens" means; top-k is
+sampling among the k most likely tokens, a different thing.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from helpers.model import GPT
+
+
+def _check_top_k(k: int) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"top_k must be an integer >= 1, got {k!r}; use top_k=None to keep all")
+
+
+def _check_top_p(p: float) -> None:
+    if not isinstance(p, (int, float)) or not 0.0 < p <= 1.0:
+        raise ValueError(f"top_p must be in (0, 1], got {p!r}; use top_p=None (or 1.0) to keep all")
+
+
+def _check_temperature(t: float) -> None:
+    if not isinstance(t, (int, float)) or not t > 0:
+        raise ValueError(
+            f"temperature must be > 0, got {t!r}; for greedy decoding pass do_sample=False"
+        )
+
+
+def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Divide logits by the temperature: < 1 sharpens the distribution, > 1 flattens it."""
+    _check_temperature(temperature)
+    return logits / temperature
+
+
+def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep the k largest logits (and any tied with the k-th); set the rest to -inf."""
+    _check_top_k(k)
+    k = min(k, logits.size(-1))
+    kth_largest = torch.topk(logits, k, dim=-1).values[..., -1:]  # (..., 1)
+    return logits.masked_fill(logits < kth_largest, float("-inf"))
+
+
+def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """Nucleus filter: keep the most likely tokens whose probabilities add up to at least p.
+
+    Working from the least likely token upwards, a token is dropped while the probability
+    mass up to and including it is at most 1 - p; the most likely token is always kept.
+    """
+    _check_top_p(p)
+    ascending, order = torch.sort(logits, descending=False)  # (..., V)
+    mass_from_bottom = ascending.softmax(dim=-1).cumsum(dim=-1)
+    drop_sorted = mass_from_bottom <= (1 - p)
+    drop_sorted[..., -1:] = False  # never drop the single most likely token
+    drop = drop_sorted.scatter(-1, order, drop_sorted)  # back to vocabulary order
+    return logits.masked_fill(drop, float("-inf"))
+
+
+def next_token_distribution(
+    logits: torch.Tensor,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+) -> torch.Tensor:
+    """Probabilities (..., V) after temperature, then top-k, then top-p (the order HF uses)."""
+    logits = apply_temperature(logits.float(), temperature)
+    if top_k is not None:
+        logits = top_k_filter(logits, top_k)
+    if top_p is not None:
+        logits = top_p_filter(logits, top_p)
+    return torch.softmax(logits, dim=-1)
+
+
+@torch.no_grad()
+def generate(
+    model: GPT,
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    do_sample: bool = True,
+    use_cache: bool = True,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Extend idx (B, T) by max_new_tokens tokens, one at a time -> (B, T + max_new_tokens).
+
+    do_sample=False is greedy decoding (always the most likely token). With use_cache=True the
+    keys and values of earlier tokens are kept, so each step runs the model on one token only;
+    the tokens produced are the same either way. When the sequence outgrows the context
+    (n_positions) the model sees the latest n_positions tokens.
+    """
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
+    _check_temperature(temperature)
+    if top_k is not None:
+        _check_top_k(top_k)
+    if top_p is not None:
+        _check_top_p(top_p)
+    model.check_input(idx)
+    was_training = model.training
+    model.eval()
+    n_pos = model.config.n_positions
+
+    def choose(logits: torch.Tensor) -> torch.Tensor:  # (B, V) -> (B, 1)
+        if not do_sample:
+            return logits.argmax(dim=-1, keepdim=True)
+        probs = next_token_distribution(logits, temperature, top_k, top_p)
+        return torch.multinomial(probs, num_samples=1, generator=generator)
+
+    out = idx
+    try:
+        if not use_cache:
+            for _ in range(max_new_tokens):
+                logits = model(out[:, -n_pos:])[:, -1, :]  # (B, V), the whole window every step
+                out = torch.cat([out, choose(logits)], dim=1)
+            return out
+        cache = model.new_kv_cache(idx.size(0))
+        logits = model(idx, kv_cache=cache)[:, -1, :]  # prefill: the whole prompt at once
+        for step in range(max_new_tokens):
+            nxt = choose(logits)
+            out = torch.cat([out, nxt], dim=1)
+            if step == max_new_tokens - 1:
+                break
+            if cache.length < n_pos:
+                logits = model(nxt, kv_cache=cache)[:, -1, :]  # decode: one new token
+            else:
+                # the context is full: the window slides, every position shifts, and the
+                # cached keys were computed at the old positions, so recompute the window
+                logits = model(out[:, -n_pos:])[:, -1, :]
+        return out
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def sequence_logprob(model: GPT, idx: torch.Tensor, prompt_len: int) -> torch.Tensor:
+    """Joint log-probability of idx[:, prompt_len:] given the prompt: sum of log p(token | before)."""
+    if not 1 <= prompt_len <= idx.size(1):
+        raise ValueError(f"prompt_len must be in 1..{idx.size(1)}, got {prompt_len}")
+    logp = F.log_softmax(model(idx).float(), dim=-1)  # (B, T, V)
+    targets = idx[:, prompt_len:]  # (B, n)
+    picked = logp[:, prompt_len - 1 : -1].gather(-1, targets[..., None])[..., 0]  # (B, n)
+    return picked.sum(dim=-1)
+
+
+@torch.no_grad()
+def beam_search(
+    model: GPT,
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    num_beams: int,
+    length_penalty: float = 1.0,
+    eos_token_id: int | None = None,
+    return_scores: bool = False,
+):
+    """The continuation of highest joint log-probability that a beam of `num_beams` finds.
+
+    At every step each of the num_beams best partial sequences is extended by every token,
+    and the num_beams best extensions (by summed log-probability) survive. A sequence that
+    ends in `eos_token_id` is set aside, scored by logprob / (generated length ** length_penalty)
+    (length_penalty > 0 favours longer ones); without an eos every candidate has the same
+    length and the penalty changes nothing. Returns (B, T + max_new_tokens) ids (finished
+    sequences padded with eos); with return_scores also their joint log-probabilities (B,).
+    """
+    if isinstance(num_beams, bool) or not isinstance(num_beams, int) or num_beams < 1:
+        raise ValueError(f"num_beams must be an integer >= 1, got {num_beams!r}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
+    model.check_input(idx)
+    T = idx.size(1)
+    if T + max_new_tokens > model.config.n_positions:
+        raise ValueError(
+            f"prompt ({T}) + max_new_tokens ({max_new_tokens}) exceeds the context "
+            f"(n_positions = {model.config.n_positions}); shorten one of them"
+        )
+    was_training = model.training
+    model.eval()
+    try:
+        rows = [_beam_search_one(model, idx[b : b + 1], max_new_tokens, num_beams,
+                                 length_penalty, eos_token_id) for b in range(idx.size(0))]
+    finally:
+        model.train(was_training)
+    pad = eos_token_id if eos_token_id is not None else 0
+    seqs = torch.full((idx.size(0), T + max_new_tokens), pad, dtype=idx.dtype, device=idx.device)
+    for b, (seq, _) in enumerate(rows):
+        seqs[b, : seq.numel()] = seq
+    if return_scores:
+        return seqs, torch.tensor([score for _, score in rows])
+    return seqs
+
+
+def _beam_search_one(model, prompt, max_new_tokens, num_beams, length_penalty, eos_token_id):
+    """Beam search for one prompt (1, T) -> (best sequence (T + n',), its joint log-prob)."""
+    T = prompt.size(1)
+    if max_new_tokens == 0:
+        return prompt[0], 0.0
+    beams = prompt.expand(num_beams, -1)  # (K, T): all beams start as the prompt...
+    scores = torch.full((num_beams,), float("-inf"))
+    scores[0] = 0.0  # ...but only the first is alive, so step one does not pick duplicates
+    cache = model.new_kv_cache(num_beams, T + max_new_tokens)
+    logits = model(beams, kv_cache=cache)[:, -1, :]  # (K, V)
+    finished: list[tuple[float, float, torch.Tensor]] = []  # (normalised, joint, sequence)
+
+    def normalised(joint: float, n_generated: int) -> float:
+        return joint / (n_generated**length_penalty)
+
+    for step in range(max_new_tokens):
+        candidates = scores[:, None] + F.log_softmax(logits.float(), dim=-1)  # (K, V)
+        V = candidates.size(1)
+        top = candidates.view(-1).topk(min(2 * num_beams, candidates.numel()))
+        keep_beam, keep_tok, keep_score = [], [], []
+        for s, flat in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+            beam, tok = divmod(flat, V)
+            if s == float("-inf"):
+                break
+            if eos_token_id is not None and tok == eos_token_id:
+                seq = torch.cat([beams[beam], prompt.new_tensor([tok])])
+                finished.append((normalised(s, step + 1), s, seq))
+                continue
+            keep_beam.append(beam)
+            keep_tok.append(tok)
+            keep_score.append(s)
+            if len(keep_beam) == num_beams:
+                break
+        if not keep_beam:
+            break
+        while len(keep_beam) < num_beams:  # pad with dead beams (only when V is tiny)
+            keep_beam.append(keep_beam[0])
+            keep_tok.append(keep_tok[0])
+            keep_score.append(float("-inf"))
+        index = torch.tensor(keep_beam)
+        new_tokens = torch.tensor(keep_tok, dtype=prompt.dtype)[:, None]  # (K, 1)
+        beams = torch.cat([beams[index], new_tokens], dim=1)
+        scores = torch.tensor(keep_score)
+        cache.reorder(index)
+        if step < max_new_tokens - 1:
+            logits = model(new_tokens, kv_cache=cache)[:, -1, :]
+    n_generated = beams.size(1) - T
+    alive = [(normalised(s, n_generated), s, beams[i]) for i, s in enumerate(scores.tolist())
+             if s > float("-inf")]
+    best = max(finished + alive, key=lambda c: c[0])
+    return best[2], best[1]

@@ -1,0 +1,178 @@
+"""Tokenizers: text <-> token ids.
+
+- `CharTokenizer`: one token per character seen in the corpus (simple, tiny vocabulary).
+- `BPETokenizer`: byte-level byte-pair encoding, GPT-2's scheme, trained with the
+  `tokenizers` library; any text round-trips, Chinese included, because it works on bytes.
+- `load_gpt2_tokenizer()`: GPT-2's own 50,257-token tokenizer, when cached or online.
+
+All share `encode(str) -> list[int]`, `decode(list[int]) -> str`, `vocab_size`, `save(path)`,
+and `tokens(str) -> list[str]` (the pieces, for labelling plots).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class CharTokenizer:
+    """One id per distinct character, in sorted order."""
+
+    kind = "char"
+
+    def __init__(self, chars: Iterable[str]) -> None:
+        self.chars = sorted(set(chars))
+        if not self.chars:
+            raise ValueError("CharTokenizer needs at least one character")
+        self.stoi = {c: i for i, c in enumerate(self.chars)}
+
+    @classmethod
+    def from_text(cls, text: str) -> CharTokenizer:
+        return cls(text)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> list[int]:
+        try:
+            return [self.stoi[c] for c in text]
+        except KeyError:
+            unknown = sorted({c for c in text if c not in self.stoi})
+            raise ValueError(
+                f"characters {unknown!r} are not in this tokenizer's vocabulary of "
+                f"{self.vocab_size}; use only characters from its training text"
+            ) from None
+
+    def decode(self, ids: Iterable[int]) -> str:
+        ids = [int(i) for i in ids]
+        bad = [i for i in ids if not 0 <= i < self.vocab_size]
+        if bad:
+            raise ValueError(f"token ids {bad[:5]} are outside 0..{self.vocab_size - 1}")
+        return "".join(self.chars[i] for i in ids)
+
+    def tokens(self, text: str) -> list[str]:
+        return [self.chars[i] for i in self.encode(text)]
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "chars": "".join(self.chars)}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
+
+
+class BPETokenizer:
+    """Byte-level BPE (GPT-2's scheme) backed by a `tokenizers.Tokenizer`."""
+
+    kind = "bpe"
+
+    def __init__(self, backend) -> None:
+        self.backend = backend  # a tokenizers.Tokenizer
+
+    @classmethod
+    def train(
+        cls, texts: str | Iterable[str], vocab_size: int = 1024, min_frequency: int = 2
+    ) -> BPETokenizer:
+        """Learn merges on `texts` until the vocabulary has `vocab_size` tokens.
+
+        Starts from the 256 byte symbols, so no text is ever out of vocabulary.
+        """
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+        if vocab_size < 257:
+            raise ValueError(f"vocab_size must be at least 257 (256 bytes + 1), got {vocab_size}")
+        if isinstance(texts, str):
+            texts = [texts]
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
+        tok.train_from_iterator(texts, trainer=trainer)
+        return cls(tok)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.backend.get_vocab_size()
+
+    def encode(self, text: str) -> list[int]:
+        return self.backend.encode(text).ids
+
+    def decode(self, ids: Iterable[int]) -> str:
+        ids = [int(i) for i in ids]
+        bad = [i for i in ids if not 0 <= i < self.vocab_size]
+        if bad:
+            raise ValueError(f"token ids {bad[:5]} are outside 0..{self.vocab_size - 1}")
+        return self.backend.decode(ids)
+
+    def tokens(self, text: str) -> list[str]:
+        """Each token as the text it stands for (bytes of a split character shown as '�')."""
+        return [self.backend.decode([i]) for i in self.encode(text)]
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "tokenizer": json.loads(self.backend.to_str())}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
+
+
+class HFTokenizer:
+    """A `transformers` tokenizer (GPT-2's own) behind the same small interface."""
+
+    kind = "hf"
+
+    def __init__(self, hf_tokenizer) -> None:
+        self.hf = hf_tokenizer
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.hf)
+
+    def encode(self, text: str) -> list[int]:
+        return self.hf.encode(text)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return self.hf.decode([int(i) for i in ids])
+
+    def tokens(self, text: str) -> list[str]:
+        return [self.hf.decode([i]) for i in self.encode(text)]
+
+
+def load_gpt2_tokenizer(name: str = "gpt2") -> HFTokenizer:
+    """GPT-2's tokenizer via `transformers`, from the local cache or the hub; clear error offline."""
+    from transformers import AutoTokenizer
+
+    try:
+        return HFTokenizer(AutoTokenizer.from_pretrained(name))
+    except (OSError, ValueError) as e:
+        raise OSError(
+            f"GPT-2's tokenizer {name!r} is not in the Hugging Face cache and the hub is not "
+            "reachable; run once with network: python -c \"import transformers as t; "
+            f"t.AutoTokenizer.from_pretrained('{name}')\" ({type(e).__name__})"
+        ) from None
+
+
+def tokenizer_from_dict(d: dict) -> CharTokenizer | BPETokenizer:
+    """Rebuild a tokenizer saved by `save()`/`to_dict()`."""
+    kind = d.get("kind")
+    if kind == "char":
+        return CharTokenizer(d["chars"])
+    if kind == "bpe":
+        from tokenizers import Tokenizer
+
+        return BPETokenizer(Tokenizer.from_str(json.dumps(d["tokenizer"])))
+    raise ValueError(f"unknown tokenizer kind {kind!r}; expected 'char' or 'bpe'")
+
+
+def load_tokenizer(path: str | Path) -> CharTokenizer | BPETokenizer:
+    """Load a tokenizer file written by `save()`."""
+    try:
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"tokenizer file {path} is not valid JSON ({e}); re-save it") from None
+    return tokenizer_from_dict(d)

@@ -1,0 +1,54 @@
+"""The project's promises about itself: light import, pinned environments that agree."""
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_helpers_is_light():
+    code = ("import sys, helpers; heavy = [m for m in ('transformers', 'tokenizers', "
+            "'matplotlib', 'ipywidgets', 'bertviz') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def _pins(lines):
+    pins = {}
+    for line in lines:
+        m = re.fullmatch(r"\s*-?\s*([A-Za-z0-9_.\-]+)==([^\s]+)\s*", line)
+        if m:
+            pins[m.group(1).lower().replace("_", "-")] = m.group(2)
+    return pins
+
+
+def test_environment_yml_and_pyproject_agree():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    from_pyproject = _pins(project["dependencies"] + project["optional-dependencies"]["dev"])
+    from_conda = _pins((ROOT / "environment.yml").read_text().splitlines())
+    assert from_pyproject, "no pinned packages found in pyproject.toml"
+    assert from_conda == from_pyproject
+    assert "python=3.11" in (ROOT / "environment.yml").read_text()
+
+
+def test_constraints_agree_with_pyproject():
+    locked = _pins((ROOT / "constraints.txt").read_text().splitlines())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for name, version in _pins(project["dependencies"]).items():
+        assert locked.get(name) == version, name
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_executed_and_use_the_project_kernel(notebook):
+    import json
+
+    nb = json.loads(notebook.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code and all(c.get("execution_count") for c in code), "execute it: make execute"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"

@@ -1,0 +1,152 @@
+"""Decoding: cache vs no cache, filters vs transformers' warpers, beam search vs brute force."""
+
+import itertools
+
+import pytest
+import torch
+from conftest import make_hf
+
+from helpers import GPT, GPTConfig, beam_search, generate, top_k_filter, top_p_filter
+from helpers.sampling import sequence_logprob
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(1)
+    return GPT(GPTConfig(vocab_size=23, n_positions=24, n_embd=32, n_layer=2, n_head=4)).eval()
+
+
+@pytest.mark.parametrize("max_new", [5, 40])  # 40 runs past the context of 24 (sliding window)
+def test_cache_gives_the_same_tokens_greedy(model, max_new):
+    idx = torch.randint(23, (3, 6))
+    a = generate(model, idx, max_new, do_sample=False, use_cache=True)
+    b = generate(model, idx, max_new, do_sample=False, use_cache=False)
+    assert a.shape == (3, 6 + max_new)
+    assert torch.equal(a, b)
+    assert torch.equal(a[:, :6], idx)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"temperature": 0.7, "top_k": 5}, {"top_p": 0.8}])
+def test_cache_gives_the_same_tokens_sampling(model, kwargs):
+    idx = torch.randint(23, (4, 3))
+    a = generate(model, idx, 30, use_cache=True, generator=torch.Generator().manual_seed(7), **kwargs)
+    b = generate(model, idx, 30, use_cache=False, generator=torch.Generator().manual_seed(7), **kwargs)
+    assert torch.equal(a, b)
+    c = generate(model, idx, 30, use_cache=True, generator=torch.Generator().manual_seed(8), **kwargs)
+    assert not torch.equal(a, c)  # the seed matters: it really samples
+
+
+def test_greedy_matches_transformers_generate():
+    cfg = dict(vocab_size=50, n_positions=32, n_embd=24, n_layer=2, n_head=3)
+    hf = make_hf(cfg)
+    model = GPT.from_hf(hf)
+    idx = torch.randint(50, (2, 5))
+    ref = hf.generate(idx, attention_mask=torch.ones_like(idx), max_new_tokens=12,
+                      do_sample=False, pad_token_id=49)
+    assert torch.equal(generate(model, idx, 12, do_sample=False), ref)
+
+
+def test_top_k_one_is_greedy(model):
+    idx = torch.randint(23, (2, 4))
+    a = generate(model, idx, 10, top_k=1, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(a, generate(model, idx, 10, do_sample=False))
+
+
+def _random_logits(seed):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(4, 40, generator=g) * 3
+    logits[0, :10] = 2.5  # ties
+    logits[1] = torch.randint(0, 4, (40,), generator=g).float()  # many ties
+    return logits
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("k", [1, 3, 10, 40, 100])
+def test_top_k_keeps_what_transformers_keeps(seed, k):
+    from transformers.generation.logits_process import TopKLogitsWarper
+
+    logits = _random_logits(seed)
+    ours = top_k_filter(logits, k)
+    theirs = TopKLogitsWarper(top_k=k)(None, logits.clone())
+    assert torch.equal(torch.isinf(ours), torch.isinf(theirs))
+    torch.testing.assert_close(ours, theirs)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("p", [0.01, 0.3, 0.5, 0.9, 0.95, 1.0])
+def test_top_p_keeps_what_transformers_keeps(seed, p):
+    from transformers.generation.logits_process import TopPLogitsWarper
+
+    logits = _random_logits(seed)
+    ours = top_p_filter(logits, p)
+    theirs = TopPLogitsWarper(top_p=p)(None, logits.clone())
+    assert torch.equal(torch.isinf(ours), torch.isinf(theirs))
+    kept = ~torch.isinf(ours)
+    assert kept.any(-1).all()
+    mass = (logits.softmax(-1) * kept).sum(-1)
+    assert (mass >= p - 1e-6).all()  # the nucleus holds at least p of the probability
+
+
+def test_filters_reject_bad_arguments(model):
+    logits = torch.randn(10)
+    for k in (0, -1, 2.5):
+        with pytest.raises(ValueError, match="top_k"):
+            top_k_filter(logits, k)
+    for p in (0, -0.1, 1.5):
+        with pytest.raises(ValueError, match=r"top_p must be in \(0, 1\]"):
+            top_p_filter(logits, p)
+    idx = torch.zeros(1, 2, dtype=torch.long)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        generate(model, idx, 3, temperature=-1.0)
+    with pytest.raises(ValueError, match="top_p"):
+        generate(model, idx, 3, top_p=2)
+    with pytest.raises(ValueError, match="top_k"):
+        generate(model, idx, 3, top_k=0)
+    with pytest.raises(ValueError, match="num_beams"):
+        beam_search(model, idx, 3, num_beams=0)
+    with pytest.raises(ValueError, match="longer than the context"):
+        generate(model, torch.zeros(1, 25, dtype=torch.long), 1)
+    with pytest.raises(ValueError, match="exceeds the context"):
+        beam_search(model, idx, 30, num_beams=2)
+
+
+def _brute_force_best(model, prompt, n):
+    best, best_lp = None, -float("inf")
+    for cont in itertools.product(range(model.config.vocab_size), repeat=n):
+        seq = torch.cat([prompt, torch.tensor([cont])], dim=1)
+        lp = sequence_logprob(model, seq, prompt.size(1)).item()
+        if lp > best_lp:
+            best, best_lp = seq, lp
+    return best, best_lp
+
+
+def test_beam_search_finds_the_most_likely_sequence():
+    torch.manual_seed(3)
+    model = GPT(GPTConfig(vocab_size=5, n_positions=10, n_embd=16, n_layer=2, n_head=2)).eval()
+    with torch.no_grad():  # sharpen the model so the choices matter
+        model.wte.weight.mul_(20)
+    prompt = torch.tensor([[1, 2]])
+    best, best_lp = _brute_force_best(model, prompt, 4)
+    # a beam as wide as the number of partial sequences is exhaustive, so it must find the optimum
+    seq, score = beam_search(model, prompt, 4, num_beams=5**3, return_scores=True)
+    assert torch.equal(seq, best)
+    assert score.item() == pytest.approx(best_lp, abs=1e-4)
+    # a beam of 1 is greedy decoding
+    assert torch.equal(beam_search(model, prompt, 4, num_beams=1),
+                       generate(model, prompt, 4, do_sample=False))
+    # wider beams never do worse than width 1 here, and the score is the joint log-probability
+    seq2, s2 = beam_search(model, prompt, 4, num_beams=2, return_scores=True)
+    assert s2.item() == pytest.approx(sequence_logprob(model, seq2, 2).item(), abs=1e-4)
+    assert s2.item() <= best_lp + 1e-6
+
+
+def test_beam_search_batches_and_eos():
+    torch.manual_seed(4)
+    model = GPT(GPTConfig(vocab_size=6, n_positions=12, n_embd=16, n_layer=1, n_head=2)).eval()
+    prompts = torch.tensor([[1, 2], [3, 4]])
+    out = beam_search(model, prompts, 5, num_beams=3)
+    assert out.shape == (2, 7)
+    for b in range(2):
+        assert torch.equal(out[b : b + 1], beam_search(model, prompts[b : b + 1], 5, num_beams=3))
+    out_eos, scores = beam_search(model, prompts, 5, num_beams=3, eos_token_id=0, return_scores=True)
+    assert out_eos.shape == (2, 7) and torch.isfinite(scores).all()

@@ -1,0 +1,51 @@
+"""Tokenizers round-trip text and reject what they cannot encode."""
+
+import pytest
+
+from helpers.tokenizer import BPETokenizer, CharTokenizer, load_gpt2_tokenizer, load_tokenizer
+
+SAMPLE = "First Citizen:\nBefore we proceed any further, hear me speak.\n" * 20
+
+
+def test_char_tokenizer_round_trip_and_errors(tmp_path):
+    tok = CharTokenizer.from_text(SAMPLE)
+    assert tok.vocab_size == len(set(SAMPLE))
+    ids = tok.encode("hear me")
+    assert tok.decode(ids) == "hear me" and len(ids) == 7
+    with pytest.raises(ValueError, match=r"characters \['Z'\] are not in"):
+        tok.encode("Zest")
+    with pytest.raises(ValueError, match="outside"):
+        tok.decode([tok.vocab_size])
+    tok.save(tmp_path / "t.json")
+    assert load_tokenizer(tmp_path / "t.json").encode("hear me") == ids
+
+
+@pytest.mark.parametrize("text", [
+    "hear me speak", "自回归语言模型 predicts the next token", "emoji 🤖 and tabs\t\n",
+    "unseen words: xylophone quizzically", "",
+])
+def test_bpe_round_trips_any_text(text, tmp_path):
+    tok = BPETokenizer.train(SAMPLE, vocab_size=300)
+    assert tok.decode(tok.encode(text)) == text
+    tok.save(tmp_path / "bpe.json")
+    again = load_tokenizer(tmp_path / "bpe.json")
+    assert again.encode(text) == tok.encode(text)
+
+
+def test_bpe_merges_frequent_pairs():
+    tok = BPETokenizer.train(SAMPLE, vocab_size=320)
+    assert 256 < tok.vocab_size <= 320
+    assert len(tok.encode("Before we proceed")) < len(b"Before we proceed")
+    assert len(tok.encode("中文")) == len("中文".encode())  # unseen: one token per byte
+    with pytest.raises(ValueError, match="at least 257"):
+        BPETokenizer.train(SAMPLE, vocab_size=100)
+
+
+def test_gpt2_tokenizer_when_available():
+    try:
+        tok = load_gpt2_tokenizer()
+    except OSError as e:
+        assert "not in the Hugging Face cache" in str(e)
+        pytest.skip("GPT-2's tokenizer is not cached here (offline): error message checked")
+    assert tok.vocab_size == 50257
+    assert tok.decode(tok.encode("Hello world")) == "Hello world"

@@ -1,0 +1,151 @@
+"""Training lowers the loss; checkpoints are atomic, round-trip, resume, and fail clearly."""
+
+import math
+
+import pytest
+import torch
+
+from helpers import GPT, GPTConfig
+from helpers.data import get_batch, load_text, train_val_split
+from helpers.tokenizer import CharTokenizer
+from helpers.train import (
+    CheckpointError,
+    TrainConfig,
+    evaluate_loss,
+    load_checkpoint,
+    main,
+    save_checkpoint,
+    train,
+)
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    text = load_text()[:60_000]
+    tok = CharTokenizer.from_text(text)
+    data = torch.tensor(tok.encode(text))
+    train_data, val_data = train_val_split(data)
+    return tok, train_data, val_data
+
+
+def tiny_model(vocab_size):
+    torch.manual_seed(0)
+    return GPT(GPTConfig(vocab_size=vocab_size, n_positions=32, n_embd=32, n_layer=2, n_head=2))
+
+
+def test_batches_are_shifted_windows(corpus):
+    _, train_data, _ = corpus
+    x, y = get_batch(train_data, 16, 4, torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (4, 16)
+    assert torch.equal(x[:, 1:], y[:, :-1])
+
+
+def test_loss_starts_near_ln_vocab_and_goes_down(corpus, tmp_path):
+    tok, train_data, val_data = corpus
+    model = tiny_model(tok.vocab_size)
+    start = evaluate_loss(model, val_data[:2000], 32)
+    assert start == pytest.approx(math.log(tok.vocab_size), abs=0.3)
+    cfg = TrainConfig(max_iters=150, batch_size=16, block_size=32, eval_interval=50,
+                      eval_iters=4, warmup_iters=10, learning_rate=3e-3)
+    state = train(model, train_data, val_data, cfg, progress=False)
+    assert [h["step"] for h in state.history] == [50, 100, 150]
+    end = evaluate_loss(model, val_data[:2000], 32)
+    assert end < start - 1.0
+
+
+def test_evaluate_loss_scores_every_token_once(corpus):
+    tok, _, val_data = corpus
+    model = tiny_model(tok.vocab_size).eval()
+    data = val_data[:101]
+    with torch.no_grad():
+        # reference: every token predicted from up to 32 tokens before it
+        total = 0.0
+        for t in range(1, len(data)):
+            ctx = data[max(0, t - 32) : t]
+            total -= model(ctx[None])[0, -1].log_softmax(-1)[data[t]].item()
+    # evaluate_loss guarantees at least 16 tokens of context, so it is close but not equal
+    assert evaluate_loss(model, data, 32) == pytest.approx(total / 100, rel=0.02)
+
+
+def test_checkpoint_round_trip(corpus, tmp_path):
+    tok, _, _ = corpus
+    model = tiny_model(tok.vocab_size).eval()
+    save_checkpoint(tmp_path / "ckpt", model, tok)
+    loaded, loaded_tok, state = load_checkpoint(tmp_path / "ckpt")
+    idx = torch.randint(tok.vocab_size, (2, 10))
+    assert torch.equal(loaded(idx), model(idx))
+    assert loaded_tok.encode("hello") == tok.encode("hello") and state is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # no temporary folders left
+    # half precision on disk, float32 in memory
+    save_checkpoint(tmp_path / "half", model, tok, dtype=torch.float16)
+    half, _, _ = load_checkpoint(tmp_path / "half")
+    assert half.wte.weight.dtype == torch.float32
+    torch.testing.assert_close(half(idx), model(idx), atol=2e-2, rtol=0)
+
+
+def test_resume_continues_exactly(corpus, tmp_path):
+    tok, train_data, val_data = corpus
+    cfg = TrainConfig(max_iters=40, batch_size=8, block_size=32, eval_interval=20, eval_iters=2,
+                      warmup_iters=5, checkpoint_interval=20)
+    straight = tiny_model(tok.vocab_size)
+    train(straight, train_data, val_data, cfg, progress=False)
+    # the same run, interrupted at step 20 and resumed from its checkpoint
+    first = tiny_model(tok.vocab_size)
+    half_cfg = TrainConfig(**{**cfg.__dict__, "max_minutes": 0.0})  # stop after one step...
+    train(first, train_data, val_data, half_cfg, tmp_path / "run", tok, progress=False)
+    _, _, state = load_checkpoint(tmp_path / "run")
+    assert state.step == 1
+    resumed = tiny_model(tok.vocab_size)
+    final = train(resumed, train_data, val_data, cfg, tmp_path / "run", tok, resume=True,
+                  progress=False)
+    assert final.step == 40
+    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items(), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=0, msg=name)
+
+
+def test_truncated_or_missing_checkpoint_gives_clear_error(corpus, tmp_path):
+    tok, _, _ = corpus
+    path = save_checkpoint(tmp_path / "ckpt", tiny_model(tok.vocab_size), tok)
+    weights = path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_checkpoint(path)
+    weights.unlink()
+    with pytest.raises(CheckpointError, match="incomplete"):
+        load_checkpoint(path)
+    with pytest.raises(FileNotFoundError, match="no checkpoint folder"):
+        load_checkpoint(tmp_path / "nowhere")
+    (path / "model.safetensors").write_bytes(b"")
+    (path / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="config.json is corrupt"):
+        load_checkpoint(path)
+
+
+def test_a_failed_save_keeps_the_previous_checkpoint(corpus, tmp_path, monkeypatch):
+    tok, _, _ = corpus
+    model = tiny_model(tok.vocab_size)
+    save_checkpoint(tmp_path / "ckpt", model, tok)
+    import helpers.train as tr
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tr, "_write_json", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save_checkpoint(tmp_path / "ckpt", model, tok)
+    load_checkpoint(tmp_path / "ckpt")  # still intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
+def test_command_line_trains_and_exports(tmp_path, capsys):
+    data = tmp_path / "text.txt"
+    data.write_text(load_text()[:20_000], encoding="utf-8")
+    main(["--data", str(data), "--out", str(tmp_path / "run"), "--max-iters", "20",
+          "--n-layer", "1", "--n-embd", "16", "--n-head", "2", "--block-size", "16",
+          "--batch-size", "4", "--eval-interval", "10", "--eval-iters", "1",
+          "--export", str(tmp_path / "export")])
+    printed = capsys.readouterr().out
+    assert "nats/char" in printed
+    model, tok, _ = load_checkpoint(tmp_path / "export")
+    assert not (tmp_path / "export" / "optimizer.safetensors").exists()
+    assert model.config.n_positions == 16 and tok.vocab_size == model.config.vocab_size
