@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
+# extra JupyterLab options, e.g. make lab LAB_ARGS="--no-browser --port 8890"
+LAB_ARGS ?=
+
 lab: setup
-	unset TQDM_DISABLE; $(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+	unset TQDM_DISABLE; $(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
 
 lint: setup
 	$(BIN)/ruff check helpers tests notebooks benchmarks
@@ -36,7 +39,7 @@ test: lint
 execute: setup
 	for nb in notebooks/[0-9]*.ipynb; do \
 	  echo "executing $$nb"; \
-	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.store_widget_state=False \
 	    --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
 	done
 

@@ -25,6 +25,10 @@ def token_label(token: str) -> str:
 
 
 def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (5.0, 4.0)):
+    # importing pyplot in a Jupyter kernel activates the inline backend, which is what shows a
+    # returned Figure as a picture; the figure itself is not registered with pyplot, so it is
+    # shown once, as the cell's value, and never again by a later cell
+    import matplotlib.pyplot  # noqa: F401
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, layout="constrained")
@@ -139,6 +143,55 @@ def plot_mask_stages(
         for ax in axes[0]:
             ax.add_patch(Rectangle((-0.5, query - 0.5), s.size(1), 1, fill=False,
                                    edgecolor="#d62728", linewidth=2.5))
+    return fig
+
+
+def plot_query_attention(
+    scores,
+    weights,
+    tokens: Sequence[str] | None = None,
+    query: int = 0,
+    score_label: str = "score  q·k / √d",
+):
+    """One query's row as two bar charts: its scores against every key (left) and the
+    softmax weights they become (right), each bar labelled with its value.
+    scores, weights: (T_q, T_k); -inf scores are drawn as an empty bar labelled '-inf'."""
+    s, w = _as_2d(scores), _as_2d(weights)
+    if s.shape != w.shape:
+        raise ValueError(f"scores {tuple(s.shape)} and weights {tuple(w.shape)} must have one shape")
+    if not 0 <= query < s.size(0):
+        raise ValueError(f"query must be in 0..{s.size(0) - 1}, got {query}")
+    n = s.size(1)
+    if tokens is not None:
+        labels = [token_label(t) for t in tokens]
+        key_names, query_name = labels[-n:], labels[-s.size(0):][query]
+    else:
+        key_names, query_name = [str(j) for j in range(n)], str(query)
+    row_s, row_w = s[query], w[query]
+    finite = torch.isfinite(row_s)
+    shown = torch.where(finite, row_s, torch.zeros_like(row_s))
+    fig, axes = _figure(1, 2, size=(10.0, 3.4))
+    ax = axes[0, 0]
+    ax.bar(range(n), shown.numpy(), color=["#d62728" if v < 0 else "#3b75af" for v in shown.tolist()])
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    lim = 1.25 * (float(shown.abs().max()) or 1.0)
+    ax.set_ylim(-lim, lim)
+    for j, v in enumerate(row_s.tolist()):
+        text = "-inf" if v == float("-inf") else f"{v:.2f}"
+        ax.text(j, float(shown[j]), text, ha="center", va="bottom" if v >= 0 else "top", fontsize=8)
+    ax.set_ylabel(score_label)
+    ax.set_title(f"scores of the query '{query_name}' against every key")
+    ax = axes[0, 1]
+    ax.bar(range(n), row_w.numpy(), color="#3b75af")
+    for j, v in enumerate(row_w.tolist()):
+        ax.text(j, v, f"{v:.2f}", ha="center", va="bottom", fontsize=8)
+    ax.set_ylim(0.0, 1.1)
+    ax.set_ylabel("weight (the row sums to 1)")
+    ax.set_title("softmax → attention weights")
+    for ax in axes[0]:
+        ax.set_xticks(range(n))
+        ax.set_xticklabels(key_names, rotation=45 if n > 6 else 0)
+        ax.set_xlabel("key")
     return fig
 
 
