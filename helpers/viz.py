@@ -24,12 +24,27 @@ def token_label(token: str) -> str:
     return label
 
 
+def _enable_notebook_display() -> None:
+    """In a Jupyter kernel, make a returned Figure show as a PNG picture (not just its text).
+
+    pyplot's inline backend does this only once pyplot has drawn something; figures here are
+    made without pyplot (so each shows once, as the cell's value), so register the format.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is not None and not getattr(ip, "_helpers_figure_png", False):
+        select_figure_formats(ip, {"png"})
+        ip._helpers_figure_png = True
+
+
 def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (5.0, 4.0)):
-    # importing pyplot in a Jupyter kernel activates the inline backend, which is what shows a
-    # returned Figure as a picture; the figure itself is not registered with pyplot, so it is
-    # shown once, as the cell's value, and never again by a later cell
-    import matplotlib.pyplot  # noqa: F401
     from matplotlib.figure import Figure
+
+    _enable_notebook_display()
 
     fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
