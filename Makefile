@@ -15,13 +15,19 @@ export PYTHONHASHSEED := 0
 
 .PHONY: setup lab test lint execute bench clean
 
-# widget state (a snapshot of every slider and its figure) only bloats a stored notebook:
-# widgets need a live kernel anyway, and each has a static figure beside it
+# Stored widgets show only as "Loading widget..." or their Python repr outside a live kernel,
+# and their saved state (a snapshot of every slider and figure) bloats the file; each widget has
+# a static figure beside it, so drop the widget outputs and state from the stored notebook.
 define STRIP_WIDGET_STATE
 import json, sys
 path = sys.argv[1]
 nb = json.load(open(path, encoding="utf-8"))
 nb["metadata"].pop("widgets", None)
+WIDGET = "application/vnd.jupyter.widget-view+json"
+for cell in nb["cells"]:
+    if cell["cell_type"] == "code":
+        cell["outputs"] = [o for o in cell["outputs"] if WIDGET not in o.get("data", {})]
+        cell["metadata"].pop("execution", None)  # run timestamps: noise in every diff
 open(path, "w", encoding="utf-8").write(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 endef
 export STRIP_WIDGET_STATE
