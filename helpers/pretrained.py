@@ -102,16 +102,44 @@ def load_pretrained(name: str = "gpt2") -> GPT:
         raise ValueError(f"unknown model {name!r}; choose one of {GPT2_SIZES}")
     from transformers import GPT2LMHeadModel
 
-    try:
-        hf = GPT2LMHeadModel.from_pretrained(name, attn_implementation="eager")
-    except (OSError, ValueError) as e:  # offline and not cached
-        raise OSError(
-            f"GPT-2 weights {name!r} are not in the Hugging Face cache and the hub is not "
+    hint = (f"GPT-2 weights {name!r} are not in the Hugging Face cache and the hub is not "
             f"reachable. Run once where there is network: "
             f"python -c \"import transformers as t; t.GPT2LMHeadModel.from_pretrained('{name}')\" "
-            f"(or point HF_HOME at a cache that has them). ({type(e).__name__})"
-        ) from None
+            f"(or point HF_HOME at a cache that has them).")
+    hf = load_from_cache_or_hub(GPT2LMHeadModel.from_pretrained, name, hint,
+                                attn_implementation="eager")
     return gpt_from_hf(hf)
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """True when the Hugging Face hub answers a TCP connection (False at once when offline)."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def load_from_cache_or_hub(load, name: str, hint: str, **kwargs):
+    """`load(name)` from the local cache; from the hub only when it is reachable, so an offline
+    machine gets `hint` at once instead of a minute of retries."""
+    try:
+        return load(name, local_files_only=True, **kwargs)
+    except (OSError, ValueError):
+        pass
+    if not hub_reachable():
+        raise OSError(hint)
+    try:
+        return load(name, **kwargs)
+    except (OSError, ValueError) as e:
+        raise OSError(f"{hint} ({type(e).__name__}: {e})") from None
 
 
 def pretrained_available(name: str = "gpt2") -> bool:

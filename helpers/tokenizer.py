@@ -147,14 +147,12 @@ def load_gpt2_tokenizer(name: str = "gpt2") -> HFTokenizer:
     """GPT-2's tokenizer via `transformers`, from the local cache or the hub; clear error offline."""
     from transformers import AutoTokenizer
 
-    try:
-        return HFTokenizer(AutoTokenizer.from_pretrained(name))
-    except (OSError, ValueError) as e:
-        raise OSError(
-            f"GPT-2's tokenizer {name!r} is not in the Hugging Face cache and the hub is not "
+    from helpers.pretrained import load_from_cache_or_hub
+
+    hint = (f"GPT-2's tokenizer {name!r} is not in the Hugging Face cache and the hub is not "
             "reachable; run once with network: python -c \"import transformers as t; "
-            f"t.AutoTokenizer.from_pretrained('{name}')\" ({type(e).__name__})"
-        ) from None
+            f"t.AutoTokenizer.from_pretrained('{name}')\"")
+    return HFTokenizer(load_from_cache_or_hub(AutoTokenizer.from_pretrained, name, hint))
 
 
 def tokenizer_from_dict(d: dict) -> CharTokenizer | BPETokenizer:

@@ -26,3 +26,19 @@ def test_real_gpt2_equals_transformers():
     idx = torch.tensor([[464, 3290, 318, 257]])
     with torch.no_grad():
         torch.testing.assert_close(model(idx), hf(idx).logits, atol=1e-4, rtol=0)
+
+
+def test_unreachable_hub_fails_at_once_with_the_same_message(tmp_path, monkeypatch):
+    from helpers.pretrained import hub_reachable
+    from helpers.tokenizer import load_gpt2_tokenizer
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "https://127.0.0.1")  # nothing listens on 127.0.0.1:443
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert not hub_reachable()
+    with pytest.raises(OSError, match=r"not reachable\. Run once where there is network") as e:
+        GPT.from_pretrained("gpt2-medium")
+    assert "Retry" not in str(e.value)
+    with pytest.raises(OSError, match="GPT-2's tokenizer 'gpt2' is not in the Hugging Face cache"):
+        load_gpt2_tokenizer()
