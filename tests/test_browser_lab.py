@@ -113,8 +113,16 @@ def browser(lab):
         chromium.close()
 
 
-CELL_ERRORS = """(() => {
-  const model = window.jupyterapp.shell.currentWidget.content.model; const errors = [];
+# the notebook panel of a given path (not `currentWidget`, which restored tabs could change)
+PANEL = """const panelFor = (path) => {
+  for (const w of window.jupyterapp.shell.widgets('main')) if (w.context?.path === path) return w;
+  return null; };"""
+
+KERNEL_IDLE = """(path) => { PANEL
+  return panelFor(path)?.sessionContext?.session?.kernel?.status === 'idle'; }""".replace("PANEL", PANEL)
+
+CELL_ERRORS = """(path) => { PANEL
+  const model = panelFor(path).content.model; const errors = [];
   for (let i = 0; i < model.cells.length; i++) {
     const cell = model.cells.get(i);
     if (cell.type !== 'code') continue;
@@ -124,15 +132,15 @@ CELL_ERRORS = """(() => {
       if (out.output_type === 'error' && !tags.includes('raises-exception')) errors.push([i, out.ename, out.evalue]);
     }
   }
-  return errors; })()"""
+  return errors; }""".replace("PANEL", PANEL)
 
-ALL_RUN = """(() => {
-  const panel = window.jupyterapp.shell.currentWidget; const model = panel.content.model;
+ALL_RUN = """(path) => { PANEL
+  const panel = panelFor(path); const model = panel.content.model;
   for (let i = 0; i < model.cells.length; i++) {
     const cell = model.cells.get(i);
     if (cell.type === 'code' && !cell.executionCount) return false;
   }
-  return panel.sessionContext.session?.kernel?.status === 'idle'; })()"""
+  return panel.sessionContext.session?.kernel?.status === 'idle'; }""".replace("PANEL", PANEL)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
@@ -143,12 +151,15 @@ def test_notebook_runs_in_jupyterlab_and_its_widgets_respond(lab, browser, noteb
     page.on("request", lambda r: None if r.url.startswith(local) else external.append(r.url))
     page.on("websocket", lambda ws: None if ws.url.startswith(local) else external.append(ws.url))
     try:
-        page.goto(f"{lab}/lab/tree/{notebook.name}?token={TOKEN}")
-        page.wait_for_function("window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel"
-                               "?.status === 'idle'", timeout=120_000, polling=500)
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        page.wait_for_function(ALL_RUN, timeout=240_000, polling=500)
-        assert page.evaluate(CELL_ERRORS) == []
+        # a workspace of its own, reset, so no tab of an earlier notebook is restored
+        page.goto(f"{lab}/lab/workspaces/{notebook.stem}/tree/{notebook.name}?reset&token={TOKEN}")
+        page.wait_for_function("window.jupyterapp !== undefined", timeout=120_000)
+        page.wait_for_function(KERNEL_IDLE, arg=notebook.name, timeout=120_000, polling=500)
+        page.evaluate("(path) => { " + PANEL + " window.jupyterapp.shell.activateById(panelFor(path).id);"
+                      " return window.jupyterapp.commands.execute('notebook:run-all-cells'); }",
+                      notebook.name)
+        page.wait_for_function(ALL_RUN, arg=notebook.name, timeout=240_000, polling=500)
+        assert page.evaluate(CELL_ERRORS, notebook.name) == []
         assert page.get_by_text("Error displaying widget").count() == 0
         if page.locator(".widget-output").count():  # the first interactive figure must follow its controls
             figure = page.locator(".widget-output img").first
