@@ -102,12 +102,8 @@ def load_pretrained(name: str = "gpt2") -> GPT:
         raise ValueError(f"unknown model {name!r}; choose one of {GPT2_SIZES}")
     from transformers import GPT2LMHeadModel
 
-    hint = (f"GPT-2 weights {name!r} are not in the Hugging Face cache and the hub is not "
-            f"reachable. Run once where there is network: "
-            f"python -c \"import transformers as t; t.GPT2LMHeadModel.from_pretrained('{name}')\" "
-            f"(or point HF_HOME at a cache that has them).")
-    hf = load_from_cache_or_hub(GPT2LMHeadModel.from_pretrained, name, hint,
-                                attn_implementation="eager")
+    hf = load_from_cache_or_hub(GPT2LMHeadModel, name,
+                                f"GPT-2 weights {name!r} are", attn_implementation="eager")
     return gpt_from_hf(hf)
 
 
@@ -127,9 +123,15 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def load_from_cache_or_hub(load, name: str, hint: str, **kwargs):
-    """`load(name)` from the local cache; from the hub only when it is reachable, so an offline
-    machine gets `hint` at once instead of a minute of retries."""
+def load_from_cache_or_hub(cls, name: str, what: str, **kwargs):
+    """`cls.from_pretrained(name)` from the local cache; from the hub only when it is reachable,
+    so an offline machine gets one clear error at once instead of a minute of retries.
+    `what` names the thing and its verb for that error, e.g. "GPT-2 weights 'gpt2' are"."""
+    load = cls.from_pretrained
+    call = f"t.{cls.__name__}.from_pretrained('{name}')"
+    hint = (f"{what} not in the Hugging Face cache and the hub is not reachable. Run once where "
+            f"there is network: python -c \"import transformers as t; {call}\" (or point HF_HOME "
+            f"at a cache that has them).")
     try:
         return load(name, local_files_only=True, **kwargs)
     except (OSError, ValueError):

@@ -149,10 +149,8 @@ def load_gpt2_tokenizer(name: str = "gpt2") -> HFTokenizer:
 
     from helpers.pretrained import load_from_cache_or_hub
 
-    hint = (f"GPT-2's tokenizer {name!r} is not in the Hugging Face cache and the hub is not "
-            "reachable; run once with network: python -c \"import transformers as t; "
-            f"t.AutoTokenizer.from_pretrained('{name}')\"")
-    return HFTokenizer(load_from_cache_or_hub(AutoTokenizer.from_pretrained, name, hint))
+    return HFTokenizer(load_from_cache_or_hub(AutoTokenizer, name,
+                                              f"GPT-2's tokenizer {name!r} is"))
 
 
 def tokenizer_from_dict(d: dict) -> CharTokenizer | BPETokenizer:

@@ -35,10 +35,11 @@ def _enable_notebook_display() -> None:
         from IPython.core.pylabtools import select_figure_formats
     except ImportError:
         return
+    from matplotlib.figure import Figure
+
     ip = get_ipython()
-    if ip is not None and not getattr(ip, "_helpers_figure_png", False):
-        select_figure_formats(ip, {"png"})
-        ip._helpers_figure_png = True
+    if ip is not None and Figure not in ip.display_formatter.formatters["image/png"].type_printers:
+        select_figure_formats(ip, {"png"})  # leaves an inline backend already set up alone
 
 
 def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (5.0, 4.0)):
