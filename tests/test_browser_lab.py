@@ -69,7 +69,7 @@ def lab(tmp_path_factory):
                MPLCONFIGDIR=str(tmp / "mpl"))
     port = _free_port()
     jupyter = Path(sys.executable).parent / "jupyter"
-    log = open(tmp / "server.log", "w")  # noqa: SIM115 (closed below)
+    log = open(tmp / "server.log", "w")  # closed in the finally below
     server = subprocess.Popen(
         [str(jupyter), "lab", "--no-browser", "--allow-root", f"--ServerApp.port={port}",
          "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
