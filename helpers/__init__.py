@@ -1,12 +1,12 @@
 """GPT-2, step by step: the reusable model code the notebooks build and then import.
 
-`import helpers` loads only torch; `transformers`, `tokenizers`, matplotlib and ipywidgets
-are imported by the functions that need them.
+`import helpers` loads only torch, safetensors and the standard library; `transformers`,
+`tokenizers`, matplotlib and ipywidgets are imported by the functions that need them.
 """
 
 from helpers.attention import (
-    CausalSelfAttention,
     KVCache,
+    MultiHeadSelfAttention,
     causal_mask,
     full_mask,
     padding_mask,
@@ -14,8 +14,9 @@ from helpers.attention import (
     self_attention,
     sliding_window_mask,
 )
-from helpers.model import GPT, MLP, Block, GPTConfig
-from helpers.pretrained import load_default_model, pretrained_available
+from helpers.checkpoint import CheckpointError, load_checkpoint, load_default_model, save_checkpoint
+from helpers.hub import pretrained_available
+from helpers.model import GPT, MLP, Block, GPTConfig, eval_mode
 from helpers.sampling import (
     apply_temperature,
     beam_search,
@@ -27,9 +28,10 @@ from helpers.sampling import (
 )
 
 __all__ = [
-    "GPT", "GPTConfig", "Block", "MLP", "CausalSelfAttention", "KVCache",
+    "GPT", "GPTConfig", "Block", "MLP", "MultiHeadSelfAttention", "KVCache", "eval_mode",
     "causal_mask", "full_mask", "padding_mask", "prefix_lm_mask", "sliding_window_mask",
     "self_attention", "generate", "beam_search", "top_k_filter", "top_p_filter",
     "apply_temperature", "next_token_distribution", "sequence_logprob",
-    "load_default_model", "pretrained_available",
+    "load_default_model", "load_checkpoint", "save_checkpoint", "CheckpointError",
+    "pretrained_available",
 ]

@@ -100,38 +100,48 @@ def self_attention(
 
 
 class KVCache:
-    """Preallocated keys and values for every layer: (B, n_head, max_len, head_dim) each."""
+    """Preallocated keys and values for every layer: (B, n_head, n_positions, head_dim) each.
+
+    Each layer writes its own slot (`update(layer_idx, ...)`) and the cache counts what each
+    layer has stored, so no caller has to advance it; `length` is what every layer holds.
+    """
 
     def __init__(
         self,
         n_layer: int,
         batch_size: int,
         n_head: int,
-        max_len: int,
+        n_positions: int,
         head_dim: int,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str | None = None,
     ) -> None:
-        shape = (batch_size, n_head, max_len, head_dim)
+        shape = (batch_size, n_head, n_positions, head_dim)
         self.keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]
         self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]
-        self.max_len = max_len
-        self.length = 0  # tokens stored so far (same for every layer once a forward ends)
+        self.n_positions = n_positions
+        self.lengths = [0] * n_layer  # positions stored so far, per layer
+
+    @property
+    def length(self) -> int:
+        """Positions stored by every layer (between two forward passes all layers agree)."""
+        return min(self.lengths)
 
     def update(
-        self, layer: int, k: torch.Tensor, v: torch.Tensor
+        self, layer_idx: int, k: torch.Tensor, v: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Append this step's k, v (B, H, T_new, hd) for `layer`; return all keys and values so far."""
-        start, end = self.length, self.length + k.size(2)
-        if end > self.max_len:
-            raise ValueError(f"KV cache holds {self.max_len} positions; cannot store {end}")
-        self.keys[layer][:, :, start:end] = k
-        self.values[layer][:, :, start:end] = v
-        return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
-
-    def advance(self, n: int) -> None:
-        """Mark n more positions as stored (called once per forward, after every layer)."""
-        self.length += n
+        """Append this step's k, v (B, H, T_new, hd) to layer `layer_idx`; return that layer's
+        keys and values so far, (B, H, past + T_new, hd) each."""
+        if not 0 <= layer_idx < len(self.lengths):
+            raise ValueError(f"layer_idx must be in 0..{len(self.lengths) - 1}, got {layer_idx}")
+        start = self.lengths[layer_idx]
+        end = start + k.size(2)
+        if end > self.n_positions:
+            raise ValueError(f"KV cache holds {self.n_positions} positions; cannot store {end}")
+        self.keys[layer_idx][:, :, start:end] = k
+        self.values[layer_idx][:, :, start:end] = v
+        self.lengths[layer_idx] = end
+        return self.keys[layer_idx][:, :, :end], self.values[layer_idx][:, :, :end]
 
     def reorder(self, index: torch.Tensor) -> None:
         """Keep the batch rows in `index` (beam search picks which beams survive)."""
@@ -148,14 +158,21 @@ class KVCache:
 # ---------------------------------------------------------------------------------------
 
 
-class CausalSelfAttention(nn.Module):
+class MultiHeadSelfAttention(nn.Module):
     """GPT-2 attention: one fused `c_attn` makes q, k, v; heads attend; `c_proj` mixes them.
 
-    `causal=False` gives the bidirectional (BERT-style) encoder: the only line that differs.
+    causal=True (GPT) lets each token see itself and earlier tokens; causal=False gives the
+    bidirectional encoder of BERT: that flag is the only difference. `layer_idx` says which
+    slot of a KV cache this layer owns (set by `Block`).
     """
 
     def __init__(
-        self, n_embd: int, n_head: int, dropout: float = 0.0, causal: bool = True
+        self,
+        n_embd: int,
+        n_head: int,
+        dropout: float = 0.0,
+        causal: bool = True,
+        layer_idx: int | None = None,
     ) -> None:
         super().__init__()
         if n_embd % n_head != 0:
@@ -163,6 +180,7 @@ class CausalSelfAttention(nn.Module):
         self.n_head = n_head
         self.head_dim = n_embd // n_head
         self.causal = causal
+        self.layer_idx = layer_idx
         self.c_attn = nn.Linear(n_embd, 3 * n_embd)  # x -> [q | k | v]
         self.c_proj = nn.Linear(n_embd, n_embd)  # merged heads -> residual stream
         self.attn_dropout = nn.Dropout(dropout)
@@ -184,29 +202,34 @@ class CausalSelfAttention(nn.Module):
         self,
         x: torch.Tensor,
         kv_cache: KVCache | None = None,
-        layer: int = 0,
         return_attention: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """x (B, T, C) -> (y (B, T, C), weights (B, n_head, T, T_k) or None)."""
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """x (B, T, C) -> y (B, T, C); with return_attention, (y, weights (B, n_head, T, T_k)).
+
+        With a `kv_cache`, x holds only the new tokens; the cache supplies the keys and values
+        of earlier ones and stores this step's.
+        """
         B, T, C = x.shape
         q, k, v = self.c_attn(x).split(C, dim=2)  # each (B, T, C)
         q, k, v = self.split_heads(q), self.split_heads(k), self.split_heads(v)  # (B, H, T, hd)
-        past = 0
         if kv_cache is not None:
-            past = kv_cache.length
-            k, v = kv_cache.update(layer, k, v)  # (B, H, past + T, hd)
+            if self.layer_idx is None:
+                raise ValueError("this attention layer has no layer_idx, so it does not know "
+                                 "its slot in the KV cache; build it with layer_idx=i (Block does)")
+            k, v = kv_cache.update(self.layer_idx, k, v)  # (B, H, past + T, hd)
         T_k = k.size(2)
+        past = T_k - T
 
         mask = None
         if self.causal:
             # query i (absolute position past + i) may see keys 0 .. past + i
             mask = torch.ones(T, T_k, dtype=torch.bool, device=x.device).tril(diagonal=past)
 
+        weights = None
         if return_attention or (self.training and self.dropout > 0):
             y, weights = self_attention(q, k, v, mask)  # (B, H, T, hd), (B, H, T, T_k)
             if self.training and self.dropout > 0:
-                weights = self.attn_dropout(weights)
-                y = weights @ v
+                y = self.attn_dropout(weights) @ v
         else:
             # the same computation, fused by PyTorch (faster, does not return the weights)
             use_causal_flag = self.causal and past == 0
@@ -214,6 +237,5 @@ class CausalSelfAttention(nn.Module):
                 q, k, v, attn_mask=None if use_causal_flag or T == 1 else mask,
                 is_causal=use_causal_flag and T > 1,
             )
-            weights = None
-        y = self.merge_heads(y)  # (B, T, C)
-        return self.resid_dropout(self.c_proj(y)), weights
+        y = self.resid_dropout(self.c_proj(self.merge_heads(y)))  # (B, T, C)
+        return (y, weights) if return_attention else y

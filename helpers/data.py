@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = REPO_ROOT / "data" / "tinyshakespeare.txt"
+CORPUS_NAME = "tinyshakespeare.txt"
+# where the corpus is looked for: the repository's data/ (a clone or an editable install), then
+# the data folder a regular install puts it in (pyproject's [tool.setuptools.data-files])
+CORPUS_LOCATIONS = (
+    Path(__file__).resolve().parent.parent / "data" / CORPUS_NAME,
+    Path(sys.prefix) / "share" / "gpt2-step-by-step" / CORPUS_NAME,
+)
 
 
 def load_text(path: str | Path | None = None) -> str:
-    """The corpus as one string (default: data/tinyshakespeare.txt in this repository)."""
-    path = Path(path) if path is not None else DEFAULT_CORPUS
-    if not path.exists():
-        raise FileNotFoundError(f"corpus {path} not found; the repository ships it as "
-                                "data/tinyshakespeare.txt — pass the path of your own text file")
-    return path.read_text(encoding="utf-8")
+    """A text file as one string; with no path, Tiny Shakespeare as shipped with the project."""
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"corpus {path} not found; pass the path of a UTF-8 text file")
+        return path.read_text(encoding="utf-8")
+    for candidate in CORPUS_LOCATIONS:
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    raise FileNotFoundError(f"Tiny Shakespeare not found (looked in {[str(p) for p in CORPUS_LOCATIONS]}); "
+                            "pass its path: load_text('path/to/data/tinyshakespeare.txt')")
 
 
 def train_val_split(data, train_fraction: float = 0.9):
@@ -30,15 +41,15 @@ def train_val_split(data, train_fraction: float = 0.9):
 
 def get_batch(
     data: torch.Tensor,
-    block_size: int,
+    n_positions: int,
     batch_size: int,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """batch_size random windows of block_size tokens and the same windows shifted by one:
+    """batch_size random windows of n_positions tokens and the same windows shifted by one:
     x (B, T), y (B, T) with y[:, t] the token after x[:, t]."""
-    if len(data) < block_size + 1:
-        raise ValueError(f"data has {len(data)} tokens; need at least block_size + 1 = {block_size + 1}")
-    starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
-    x = torch.stack([data[s : s + block_size] for s in starts.tolist()])
-    y = torch.stack([data[s + 1 : s + 1 + block_size] for s in starts.tolist()])
+    if len(data) < n_positions + 1:
+        raise ValueError(f"data has {len(data)} tokens; need at least n_positions + 1 = {n_positions + 1}")
+    starts = torch.randint(len(data) - n_positions, (batch_size,), generator=generator)
+    x = torch.stack([data[s : s + n_positions] for s in starts.tolist()])  # (B, T)
+    y = torch.stack([data[s + 1 : s + 1 + n_positions] for s in starts.tolist()])  # (B, T)
     return x, y

@@ -11,21 +11,26 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from helpers.model import GPT
+from helpers.model import GPT, eval_mode
+from helpers.objectives import token_logprobs
+
+
+def _check_int(name: str, value, minimum: int, hint: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}{hint}")
 
 
 def _check_top_k(k: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"top_k must be an integer >= 1, got {k!r}; use top_k=None to keep all")
+    _check_int("top_k", k, 1, "; use top_k=None to keep all")
 
 
 def _check_top_p(p: float) -> None:
-    if not isinstance(p, (int, float)) or not 0.0 < p <= 1.0:
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 < p <= 1.0:
         raise ValueError(f"top_p must be in (0, 1], got {p!r}; use top_p=None (or 1.0) to keep all")
 
 
 def _check_temperature(t: float) -> None:
-    if not isinstance(t, (int, float)) or not t > 0:
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0:
         raise ValueError(
             f"temperature must be > 0, got {t!r}; for greedy decoding pass do_sample=False"
         )
@@ -91,20 +96,18 @@ def generate(
 
     do_sample=False is greedy decoding (always the most likely token). With use_cache=True the
     keys and values of earlier tokens are kept, so each step runs the model on one token only;
-    the tokens produced are the same either way. When the sequence outgrows the context
-    (n_positions) the model sees the latest n_positions tokens.
+    the tokens produced are the same either way. The model sees at most the latest n_positions
+    tokens: a longer prompt, or a sequence that grows past the context, is read through that
+    window (the returned sequence keeps every token).
     """
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
+    _check_int("max_new_tokens", max_new_tokens, 0)
     _check_temperature(temperature)
     if top_k is not None:
         _check_top_k(top_k)
     if top_p is not None:
         _check_top_p(top_p)
-    model.check_input(idx)
-    was_training = model.training
-    model.eval()
     n_pos = model.config.n_positions
+    model.check_input(idx[:, -n_pos:] if isinstance(idx, torch.Tensor) and idx.dim() == 2 else idx)
 
     def choose(logits: torch.Tensor) -> torch.Tensor:  # (B, V) -> (B, 1)
         if not do_sample:
@@ -112,29 +115,29 @@ def generate(
         probs = next_token_distribution(logits, temperature, top_k, top_p)
         return torch.multinomial(probs, num_samples=1, generator=generator)
 
+    def last_logits(window: torch.Tensor, cache=None) -> torch.Tensor:  # (B, T) -> (B, V)
+        return model(window, kv_cache=cache, last_token_only=True)[:, -1, :]
+
     out = idx
-    try:
+    with eval_mode(model):
         if not use_cache:
             for _ in range(max_new_tokens):
-                logits = model(out[:, -n_pos:])[:, -1, :]  # (B, V), the whole window every step
-                out = torch.cat([out, choose(logits)], dim=1)
+                out = torch.cat([out, choose(last_logits(out[:, -n_pos:]))], dim=1)  # whole window
             return out
         cache = model.new_kv_cache(idx.size(0))
-        logits = model(idx, kv_cache=cache)[:, -1, :]  # prefill: the whole prompt at once
+        logits = last_logits(idx[:, -n_pos:], cache)  # prefill: the whole prompt at once
         for step in range(max_new_tokens):
-            nxt = choose(logits)
+            nxt = choose(logits)  # (B, 1)
             out = torch.cat([out, nxt], dim=1)
             if step == max_new_tokens - 1:
                 break
             if cache.length < n_pos:
-                logits = model(nxt, kv_cache=cache)[:, -1, :]  # decode: one new token
+                logits = last_logits(nxt, cache)  # decode: one new token
             else:
                 # the context is full: the window slides, every position shifts, and the
                 # cached keys were computed at the old positions, so recompute the window
-                logits = model(out[:, -n_pos:])[:, -1, :]
+                logits = last_logits(out[:, -n_pos:])
         return out
-    finally:
-        model.train(was_training)
 
 
 @torch.no_grad()
@@ -142,10 +145,9 @@ def sequence_logprob(model: GPT, idx: torch.Tensor, prompt_len: int) -> torch.Te
     """Joint log-probability of idx[:, prompt_len:] given the prompt: sum of log p(token | before)."""
     if not 1 <= prompt_len <= idx.size(1):
         raise ValueError(f"prompt_len must be in 1..{idx.size(1)}, got {prompt_len}")
-    logp = F.log_softmax(model(idx).float(), dim=-1)  # (B, T, V)
-    targets = idx[:, prompt_len:]  # (B, n)
-    picked = logp[:, prompt_len - 1 : -1].gather(-1, targets[..., None])[..., 0]  # (B, n)
-    return picked.sum(dim=-1)
+    with eval_mode(model):
+        logits = model(idx)  # (B, T, V): position t predicts token t + 1
+    return token_logprobs(logits[:, prompt_len - 1 : -1], idx[:, prompt_len:]).sum(dim=-1)  # (B,)
 
 
 @torch.no_grad()
@@ -164,27 +166,18 @@ def beam_search(
     and the num_beams best extensions (by summed log-probability) survive. A sequence that
     ends in `eos_token_id` is set aside, scored by logprob / (generated length ** length_penalty)
     (length_penalty > 0 favours longer ones); without an eos every candidate has the same
-    length and the penalty changes nothing. Returns (B, T + max_new_tokens) ids (finished
-    sequences padded with eos); with return_scores also their joint log-probabilities (B,).
+    length and the penalty changes nothing. As in `generate`, the model reads at most the latest
+    n_positions tokens. Returns (B, T + max_new_tokens) ids (finished sequences padded with
+    eos); with return_scores also their joint log-probabilities (B,).
     """
-    if isinstance(num_beams, bool) or not isinstance(num_beams, int) or num_beams < 1:
-        raise ValueError(f"num_beams must be an integer >= 1, got {num_beams!r}")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an integer >= 0, got {max_new_tokens!r}")
-    model.check_input(idx)
+    _check_int("num_beams", num_beams, 1)
+    _check_int("max_new_tokens", max_new_tokens, 0)
+    n_pos = model.config.n_positions
+    model.check_input(idx[:, -n_pos:] if isinstance(idx, torch.Tensor) and idx.dim() == 2 else idx)
     T = idx.size(1)
-    if T + max_new_tokens > model.config.n_positions:
-        raise ValueError(
-            f"prompt ({T}) + max_new_tokens ({max_new_tokens}) exceeds the context "
-            f"(n_positions = {model.config.n_positions}); shorten one of them"
-        )
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         rows = [_beam_search_one(model, idx[b : b + 1], max_new_tokens, num_beams,
                                  length_penalty, eos_token_id) for b in range(idx.size(0))]
-    finally:
-        model.train(was_training)
     pad = eos_token_id if eos_token_id is not None else 0
     seqs = torch.full((idx.size(0), T + max_new_tokens), pad, dtype=idx.dtype, device=idx.device)
     for b, (seq, _) in enumerate(rows):
@@ -197,13 +190,14 @@ def beam_search(
 def _beam_search_one(model, prompt, max_new_tokens, num_beams, length_penalty, eos_token_id):
     """Beam search for one prompt (1, T) -> (best sequence (T + n',), its joint log-prob)."""
     T = prompt.size(1)
+    n_pos = model.config.n_positions
     if max_new_tokens == 0:
         return prompt[0], 0.0
     beams = prompt.expand(num_beams, -1)  # (K, T): all beams start as the prompt...
     scores = torch.full((num_beams,), float("-inf"))
     scores[0] = 0.0  # ...but only the first is alive, so step one does not pick duplicates
-    cache = model.new_kv_cache(num_beams, T + max_new_tokens)
-    logits = model(beams, kv_cache=cache)[:, -1, :]  # (K, V)
+    cache = model.new_kv_cache(num_beams)
+    logits = model(beams[:, -n_pos:], kv_cache=cache, last_token_only=True)[:, -1, :]  # (K, V)
     finished: list[tuple[float, float, torch.Tensor]] = []  # (normalised, joint, sequence)
 
     def normalised(joint: float, n_generated: int) -> float:
@@ -239,7 +233,10 @@ def _beam_search_one(model, prompt, max_new_tokens, num_beams, length_penalty, e
         scores = torch.tensor(keep_score)
         cache.reorder(index)
         if step < max_new_tokens - 1:
-            logits = model(new_tokens, kv_cache=cache)[:, -1, :]
+            if cache.length < n_pos:
+                logits = model(new_tokens, kv_cache=cache, last_token_only=True)[:, -1, :]
+            else:  # the window slides: recompute it (see generate)
+                logits = model(beams[:, -n_pos:], last_token_only=True)[:, -1, :]
     n_generated = beams.size(1) - T
     alive = [(normalised(s, n_generated), s, beams[i]) for i, s in enumerate(scores.tolist())
              if s > float("-inf")]

@@ -15,9 +15,55 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from helpers.hub import load_from_cache_or_hub
 
-class CharTokenizer:
-    """One id per distinct character, in sorted order."""
+
+class Tokenizer:
+    """What every tokenizer here shares: id checking, `decode`, `tokens` and `save`.
+
+    A subclass gives `kind`, `vocab_size`, `encode`, `_decode_checked` and `to_dict`.
+    """
+
+    kind = ""
+
+    @property
+    def vocab_size(self) -> int:
+        raise NotImplementedError
+
+    def encode(self, text: str) -> list[int]:
+        raise NotImplementedError
+
+    def _decode_checked(self, idx: list[int]) -> str:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict:
+        raise NotImplementedError
+
+    def _check_text(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"encode takes a str, got {type(text).__name__}; "
+                            "decode turns token ids back into text")
+
+    def decode(self, idx: Iterable[int]) -> str:
+        """Token ids -> text; ids outside 0..vocab_size - 1 raise a ValueError naming them."""
+        idx = [int(i) for i in idx]
+        bad = [i for i in idx if not 0 <= i < self.vocab_size]
+        if bad:
+            raise ValueError(f"token ids {bad[:5]} are outside 0..{self.vocab_size - 1}")
+        return self._decode_checked(idx)
+
+    def tokens(self, text: str) -> list[str]:
+        """Each token of `text` as the text it stands for (for labelling plots)."""
+        return [self.decode([i]) for i in self.encode(text)]
+
+    def save(self, path: str | Path) -> None:
+        """Write `to_dict()` as JSON; `load_tokenizer(path)` reads it back."""
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
+
+
+class CharTokenizer(Tokenizer):
+    """One id per distinct character, in sorted order. Characters it never saw raise a
+    ValueError that names them (there is no unknown-character token)."""
 
     kind = "char"
 
@@ -36,6 +82,7 @@ class CharTokenizer:
         return len(self.chars)
 
     def encode(self, text: str) -> list[int]:
+        self._check_text(text)
         try:
             return [self.stoi[c] for c in text]
         except KeyError:
@@ -45,24 +92,14 @@ class CharTokenizer:
                 f"{self.vocab_size}; use only characters from its training text"
             ) from None
 
-    def decode(self, ids: Iterable[int]) -> str:
-        ids = [int(i) for i in ids]
-        bad = [i for i in ids if not 0 <= i < self.vocab_size]
-        if bad:
-            raise ValueError(f"token ids {bad[:5]} are outside 0..{self.vocab_size - 1}")
-        return "".join(self.chars[i] for i in ids)
-
-    def tokens(self, text: str) -> list[str]:
-        return [self.chars[i] for i in self.encode(text)]
+    def _decode_checked(self, idx: list[int]) -> str:
+        return "".join(self.chars[i] for i in idx)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "chars": "".join(self.chars)}
 
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
 
-
-class BPETokenizer:
+class BPETokenizer(Tokenizer):
     """Byte-level BPE (GPT-2's scheme) backed by a `tokenizers.Tokenizer`."""
 
     kind = "bpe"
@@ -101,71 +138,66 @@ class BPETokenizer:
         return self.backend.get_vocab_size()
 
     def encode(self, text: str) -> list[int]:
+        """Any text encodes: it is split into bytes first (a split character's pieces decode
+        to '�' one by one)."""
+        self._check_text(text)
         return self.backend.encode(text).ids
 
-    def decode(self, ids: Iterable[int]) -> str:
-        ids = [int(i) for i in ids]
-        bad = [i for i in ids if not 0 <= i < self.vocab_size]
-        if bad:
-            raise ValueError(f"token ids {bad[:5]} are outside 0..{self.vocab_size - 1}")
-        return self.backend.decode(ids)
-
-    def tokens(self, text: str) -> list[str]:
-        """Each token as the text it stands for (bytes of a split character shown as '�')."""
-        return [self.backend.decode([i]) for i in self.encode(text)]
+    def _decode_checked(self, idx: list[int]) -> str:
+        return self.backend.decode(idx)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "tokenizer": json.loads(self.backend.to_str())}
 
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False), encoding="utf-8")
 
-
-class HFTokenizer:
-    """A `transformers` tokenizer (GPT-2's own) behind the same small interface."""
+class HFTokenizer(Tokenizer):
+    """A `transformers` tokenizer (GPT-2's own) behind the same small interface. Saving it
+    records its name; loading it again needs the Hugging Face cache (or the hub)."""
 
     kind = "hf"
 
-    def __init__(self, hf_tokenizer) -> None:
+    def __init__(self, hf_tokenizer, name: str = "gpt2") -> None:
         self.hf = hf_tokenizer
+        self.name = name
 
     @property
     def vocab_size(self) -> int:
         return len(self.hf)
 
     def encode(self, text: str) -> list[int]:
+        self._check_text(text)
         return self.hf.encode(text)
 
-    def decode(self, ids: Iterable[int]) -> str:
-        return self.hf.decode([int(i) for i in ids])
+    def _decode_checked(self, idx: list[int]) -> str:
+        return self.hf.decode(idx)
 
-    def tokens(self, text: str) -> list[str]:
-        return [self.hf.decode([i]) for i in self.encode(text)]
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "name": self.name}
 
 
 def load_gpt2_tokenizer(name: str = "gpt2") -> HFTokenizer:
     """GPT-2's tokenizer via `transformers`, from the local cache or the hub; clear error offline."""
     from transformers import AutoTokenizer
 
-    from helpers.pretrained import load_from_cache_or_hub
-
     return HFTokenizer(load_from_cache_or_hub(AutoTokenizer, name,
-                                              f"GPT-2's tokenizer {name!r} is"))
+                                              f"GPT-2's tokenizer {name!r} is"), name)
 
 
-def tokenizer_from_dict(d: dict) -> CharTokenizer | BPETokenizer:
+def tokenizer_from_dict(d: dict) -> Tokenizer:
     """Rebuild a tokenizer saved by `save()`/`to_dict()`."""
     kind = d.get("kind")
     if kind == "char":
         return CharTokenizer(d["chars"])
     if kind == "bpe":
-        from tokenizers import Tokenizer
+        from tokenizers import Tokenizer as Backend
 
-        return BPETokenizer(Tokenizer.from_str(json.dumps(d["tokenizer"])))
-    raise ValueError(f"unknown tokenizer kind {kind!r}; expected 'char' or 'bpe'")
+        return BPETokenizer(Backend.from_str(json.dumps(d["tokenizer"])))
+    if kind == "hf":
+        return load_gpt2_tokenizer(d["name"])
+    raise ValueError(f"unknown tokenizer kind {kind!r}; expected 'char', 'bpe' or 'hf'")
 
 
-def load_tokenizer(path: str | Path) -> CharTokenizer | BPETokenizer:
+def load_tokenizer(path: str | Path) -> Tokenizer:
     """Load a tokenizer file written by `save()`."""
     try:
         d = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import torch
 
+from helpers.widgets import enable_notebook_display
+
 MASK_COLORS = ("#f2f2f2", "#3b75af")  # hidden, visible
 
 
@@ -24,28 +26,10 @@ def token_label(token: str) -> str:
     return label
 
 
-def _enable_notebook_display() -> None:
-    """In a Jupyter kernel, make a returned Figure show as a PNG picture (not just its text).
-
-    pyplot's inline backend does this only once pyplot has drawn something; figures here are
-    made without pyplot (so each shows once, as the cell's value), so register the format.
-    """
-    try:
-        from IPython import get_ipython
-        from IPython.core.pylabtools import select_figure_formats
-    except ImportError:
-        return
-    from matplotlib.figure import Figure
-
-    ip = get_ipython()
-    if ip is not None and Figure not in ip.display_formatter.formatters["image/png"].type_printers:
-        select_figure_formats(ip, {"png"})  # leaves an inline backend already set up alone
-
-
 def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (5.0, 4.0)):
     from matplotlib.figure import Figure
 
-    _enable_notebook_display()
+    enable_notebook_display()
 
     fig = Figure(figsize=size, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
@@ -280,21 +264,3 @@ def plot_attention_heads(
             if h == 0:
                 ax.set_ylabel(f"layer {layer}", fontsize=9)
     return fig
-
-
-def show_interactive(draw, **controls):
-    """Connect ipywidgets `controls` to `draw(**values) -> Figure`; the figure is redrawn in
-    an Output widget whenever a control moves. Returns the widget box to display."""
-    import ipywidgets as widgets
-    from IPython.display import display
-
-    out = widgets.Output()
-
-    def update(**values):
-        fig = draw(**values)
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
-
-    widgets.interactive_output(update, controls)
-    return widgets.VBox([widgets.HBox(list(controls.values())), out])

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from helpers import generate, load_default_model
+from helpers.checkpoint import DEFAULT_MODEL_DIR
 from helpers.data import load_text, train_val_split
-from helpers.pretrained import DEFAULT_MODEL_DIR
-from helpers.train import evaluate_loss
+from helpers.train import loss_on_whole_text
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def test_validation_loss_per_character(default):
     model, tok = default
     _, val_text = train_val_split(load_text())
     val = torch.tensor(tok.encode(val_text))
-    nats_per_char = evaluate_loss(model, val, model.config.n_positions, batch_size=64) * len(val) / len(val_text)
+    nats_per_char = loss_on_whole_text(model, val, model.config.n_positions, batch_size=64) * len(val) / len(val_text)
     assert nats_per_char <= 1.70
     recorded = json.loads((DEFAULT_MODEL_DIR / "training.json").read_text())["val_nats_per_char"]
     assert nats_per_char == pytest.approx(recorded, abs=0.01)  # the README's figure is this one

@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-from conftest import TINY_CONFIGS, make_hf
 
+from conftest import TINY_CONFIGS, make_hf
 from helpers import GPT, Block, GPTConfig
 
 
@@ -43,8 +43,11 @@ def test_conversion_round_trip(cfg):
 def test_output_layer_is_tied_to_token_embeddings():
     model = GPT(GPTConfig(**TINY_CONFIGS[0])).eval()
     idx = torch.randint(50, (1, 5))
-    _, h = model(idx, return_hidden=True)
-    torch.testing.assert_close(model(idx), h @ model.wte.weight.T)
+    x = model.wte(idx) + model.wpe(torch.arange(5))
+    for block in model.h:
+        x = block(x)
+    torch.testing.assert_close(model(idx), model.ln_f(x) @ model.wte.weight.T)
+    assert model.wte.weight.data_ptr() == dict(model.named_parameters())["wte.weight"].data_ptr()
     hf = model.to_hf()
     assert hf.lm_head.weight.data_ptr() == hf.transformer.wte.weight.data_ptr()
 

@@ -29,7 +29,7 @@ def test_real_gpt2_equals_transformers():
 
 
 def test_unreachable_hub_fails_at_once_with_the_same_message(tmp_path, monkeypatch):
-    from helpers.pretrained import hub_reachable
+    from helpers.hub import hub_reachable
     from helpers.tokenizer import load_gpt2_tokenizer
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)

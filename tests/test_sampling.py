@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 import torch
-from conftest import make_hf
 
+from conftest import make_hf
 from helpers import GPT, GPTConfig, beam_search, generate, top_k_filter, top_p_filter
 from helpers.sampling import sequence_logprob
 
@@ -104,10 +104,26 @@ def test_filters_reject_bad_arguments(model):
         generate(model, idx, 3, top_k=0)
     with pytest.raises(ValueError, match="num_beams"):
         beam_search(model, idx, 3, num_beams=0)
+    with pytest.raises(ValueError, match=r"max_new_tokens must be an integer >= 0, got -1"):
+        generate(model, idx, -1)
+    with pytest.raises(ValueError, match=r"token id 23 is outside the vocabulary 0..22"):
+        generate(model, torch.tensor([[1, 23]]), 2)
     with pytest.raises(ValueError, match="longer than the context"):
-        generate(model, torch.zeros(1, 25, dtype=torch.long), 1)
-    with pytest.raises(ValueError, match="exceeds the context"):
-        beam_search(model, idx, 30, num_beams=2)
+        model(torch.zeros(1, 25, dtype=torch.long))  # the model itself still refuses
+
+
+def test_a_prompt_longer_than_the_context_is_read_through_its_last_window(model):
+    n_pos = model.config.n_positions
+    long_prompt = torch.randint(23, (2, n_pos + 5), generator=torch.Generator().manual_seed(1))
+    for use_cache in (True, False):
+        out = generate(model, long_prompt, 6, do_sample=False, use_cache=use_cache)
+        assert torch.equal(out[:, : n_pos + 5], long_prompt)  # every prompt token is kept
+        window = generate(model, long_prompt[:, -n_pos:], 6, do_sample=False, use_cache=use_cache)
+        assert torch.equal(out[:, -6:], window[:, -6:])
+    beams = beam_search(model, long_prompt[:1], 4, num_beams=3)
+    assert torch.equal(beams[:, -4:], beam_search(model, long_prompt[:1, -n_pos:], 4, num_beams=3)[:, -4:])
+    grown = beam_search(model, long_prompt[:1, :20], 10, num_beams=2)  # grows past the context
+    assert grown.shape == (1, 30)
 
 
 def _brute_force_best(model, prompt, n):

@@ -6,17 +6,10 @@ import pytest
 import torch
 
 from helpers import GPT, GPTConfig
+from helpers.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from helpers.data import get_batch, load_text, train_val_split
 from helpers.tokenizer import CharTokenizer
-from helpers.train import (
-    CheckpointError,
-    TrainConfig,
-    evaluate_loss,
-    load_checkpoint,
-    main,
-    save_checkpoint,
-    train,
-)
+from helpers.train import TrainConfig, loss_on_whole_text, main, train
 
 
 @pytest.fixture(scope="module")
@@ -43,17 +36,17 @@ def test_batches_are_shifted_windows(corpus):
 def test_loss_starts_near_ln_vocab_and_goes_down(corpus, tmp_path):
     tok, train_data, val_data = corpus
     model = tiny_model(tok.vocab_size)
-    start = evaluate_loss(model, val_data[:2000], 32)
+    start = loss_on_whole_text(model, val_data[:2000], 32)
     assert start == pytest.approx(math.log(tok.vocab_size), abs=0.3)
-    cfg = TrainConfig(max_iters=150, batch_size=16, block_size=32, eval_interval=50,
+    cfg = TrainConfig(max_iters=150, batch_size=16, n_positions=32, eval_interval=50,
                       eval_iters=4, warmup_iters=10, learning_rate=3e-3)
     state = train(model, train_data, val_data, cfg, progress=False)
     assert [h["step"] for h in state.history] == [50, 100, 150]
-    end = evaluate_loss(model, val_data[:2000], 32)
+    end = loss_on_whole_text(model, val_data[:2000], 32)
     assert end < start - 1.0
 
 
-def test_evaluate_loss_scores_every_token_once(corpus):
+def test_loss_on_whole_text_scores_every_token_once(corpus):
     tok, _, val_data = corpus
     model = tiny_model(tok.vocab_size).eval()
     data = val_data[:101]
@@ -63,8 +56,8 @@ def test_evaluate_loss_scores_every_token_once(corpus):
         for t in range(1, len(data)):
             ctx = data[max(0, t - 32) : t]
             total -= model(ctx[None])[0, -1].log_softmax(-1)[data[t]].item()
-    # evaluate_loss guarantees at least 16 tokens of context, so it is close but not equal
-    assert evaluate_loss(model, data, 32) == pytest.approx(total / 100, rel=0.02)
+    # loss_on_whole_text guarantees at least 16 tokens of context, so it is close but not equal
+    assert loss_on_whole_text(model, data, 32) == pytest.approx(total / 100, rel=0.02)
 
 
 def test_checkpoint_round_trip(corpus, tmp_path):
@@ -83,22 +76,34 @@ def test_checkpoint_round_trip(corpus, tmp_path):
     torch.testing.assert_close(half(idx), model(idx), atol=2e-2, rtol=0)
 
 
-def test_resume_continues_exactly(corpus, tmp_path):
+def test_an_interrupted_run_resumes_to_the_same_weights(corpus, tmp_path):
     tok, train_data, val_data = corpus
-    cfg = TrainConfig(max_iters=40, batch_size=8, block_size=32, eval_interval=20, eval_iters=2,
+    cfg = TrainConfig(max_iters=40, batch_size=8, n_positions=32, eval_interval=20, eval_iters=2,
                       warmup_iters=5, checkpoint_interval=20)
     straight = tiny_model(tok.vocab_size)
     train(straight, train_data, val_data, cfg, progress=False)
-    # the same run, interrupted at step 20 and resumed from its checkpoint
+
+    # the same run, stopped by Ctrl-C at step 26, between the checkpoints of steps 20 and 40
+    calls = []
+
+    def interrupted_batches(*args):
+        calls.append(1)
+        if len(calls) == 20 + 2 * 2 + 6:  # 20 training batches, 2 x 2 evaluation batches, 6 more
+            raise KeyboardInterrupt
+        return get_batch(*args)
+
     first = tiny_model(tok.vocab_size)
-    half_cfg = TrainConfig(**{**cfg.__dict__, "max_minutes": 0.0})  # stop after one step...
-    train(first, train_data, val_data, half_cfg, tmp_path / "run", tok, progress=False)
+    first.eval()
+    with pytest.raises(KeyboardInterrupt):
+        train(first, train_data, val_data, cfg, tmp_path / "run", tok, progress=False,
+              batch_fn=interrupted_batches)
+    assert not first.training  # its mode is restored even when training raises
     _, _, state = load_checkpoint(tmp_path / "run")
-    assert state.step == 1
+    assert state["step"] == 20  # the last good checkpoint is left as it was
     resumed = tiny_model(tok.vocab_size)
     final = train(resumed, train_data, val_data, cfg, tmp_path / "run", tok, resume=True,
                   progress=False)
-    assert final.step == 40
+    assert final.step == 40 and [h["step"] for h in final.history] == [20, 40]
     for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items(), strict=True):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=0, msg=name)
 
@@ -125,12 +130,12 @@ def test_a_failed_save_keeps_the_previous_checkpoint(corpus, tmp_path, monkeypat
     tok, _, _ = corpus
     model = tiny_model(tok.vocab_size)
     save_checkpoint(tmp_path / "ckpt", model, tok)
-    import helpers.train as tr
+    import helpers.checkpoint as ckpt
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(tr, "_write_json", boom)
+    monkeypatch.setattr(ckpt, "_write_json", boom)
     with pytest.raises(OSError, match="disk full"):
         save_checkpoint(tmp_path / "ckpt", model, tok)
     load_checkpoint(tmp_path / "ckpt")  # still intact

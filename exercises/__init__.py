@@ -1,0 +1,79 @@
+"""Checks for the notebooks' exercises: one module per notebook (`exercises.nb04`, ...).
+
+A learner cell holds a placeholder (`...`, or a function whose body is `...`). The check cell
+after it calls `check.exercise_N(answer)`, which prints one line and returns:
+    None   "not answered yet" (the placeholder is still there; Run All carries on),
+    True   the answer is right,
+    False  the answer is wrong, with a hint that does not give the answer away.
+Checks recompute what they compare against, so a hard-coded value cannot pass.
+The worked solutions are in notebooks/solutions/, and call the same checks.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+
+class Wrong(Exception):
+    """Raised inside a check with a hint for the learner."""
+
+
+class NotAnswered(Exception):
+    """Raised inside a check when the learner's cell still holds its placeholder."""
+
+
+def is_placeholder(value: Any) -> bool:
+    """`...` and None are what an unanswered cell holds (or returns)."""
+    return value is ... or value is None
+
+
+def call(fn: Callable, *args, **kwargs):
+    """Call the learner's function; a `...` body (it returns None) means not answered yet."""
+    if is_placeholder(fn):
+        raise NotAnswered
+    if not callable(fn):
+        raise Wrong(f"expected a function, got {type(fn).__name__}")
+    result = fn(*args, **kwargs)
+    if is_placeholder(result):
+        raise NotAnswered
+    return result
+
+
+def require(condition: bool, hint: str) -> None:
+    """Fail the check with `hint` unless `condition` holds."""
+    if not condition:
+        raise Wrong(hint)
+
+
+def exercise(notebook: str, number: int) -> Callable:
+    """Turn `check(answer, ...)` into a learner-facing check that prints one verdict line."""
+    solutions = f"solutions/{notebook}_solutions.ipynb"
+
+    def decorate(check: Callable) -> Callable:
+        @functools.wraps(check)
+        def run(*args, **kwargs) -> bool | None:
+            name = f"Exercise {number}"
+            if args and is_placeholder(args[0]):
+                print(f"{name}: not answered yet. Write your answer in the cell above, then run "
+                      f"this cell again (worked solution: {solutions}).")
+                return None
+            try:
+                check(*args, **kwargs)
+            except NotAnswered:
+                print(f"{name}: not answered yet. Replace the `...` in the cell above, then run "
+                      f"this cell again (worked solution: {solutions}).")
+                return None
+            except Wrong as e:
+                print(f"{name}: not right yet. {e}")
+                return False
+            except Exception as e:  # the learner's code raised: show it as a hint, not a crash
+                print(f"{name}: your code raised {type(e).__name__}: {e}")
+                return False
+            print(f"{name}: correct.")
+            return True
+
+        return run
+
+    return decorate
