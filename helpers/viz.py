@@ -14,7 +14,20 @@ import torch
 
 from helpers.widgets import enable_notebook_display
 
-MASK_COLORS = ("#f2f2f2", "#3b75af")  # hidden, visible
+# One style for every figure, sized for the notebook's output column at 1280x720 with the
+# file browser open (about 850 px): no figure is wider than FIG_WIDTH inches at DPI.
+FIG_WIDTH = 8.4
+DPI = 100  # 1 inch = 100 CSS px; figures are sent as retina PNGs (twice the pixels)
+FONT_SIZE = 12  # points: tick labels, legends; titles and axis labels are larger
+ANNOTATION_SIZE = 10  # points: numbers written in cells and on bars
+_scale = 1.0  # set_projector_mode multiplies every font size by this
+
+VISIBLE_COLOR = "#2c6fad"  # a cell a query may attend to
+MASKED_COLOR = "#b9b9b9"  # a masked cell (hatched), distinct from any value colour
+MASK_COLORS = ("#f2f2f2", VISIBLE_COLOR)  # hidden, visible (plain masks)
+WEIGHT_CMAP = "Blues"  # attention weights, 0..1 (single hue: safe for colour-blind readers)
+SCORE_CMAP = "PuOr_r"  # signed scores (diverging purple/orange: colour-blind safe)
+KEPT_COLOR, DROPPED_COLOR = "#2c6fad", "#c8c8c8"
 
 
 def token_label(token: str) -> str:
@@ -26,14 +39,74 @@ def token_label(token: str) -> str:
     return label
 
 
-def _figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (5.0, 4.0)):
+def set_projector_mode(on: bool = True, scale: float = 1.35) -> None:
+    """Make every later figure's text larger (x scale), for teaching from a projector."""
+    global _scale
+    _scale = scale if on else 1.0
+
+
+def _rc() -> dict:
+    size = FONT_SIZE * _scale
+    return {
+        "font.size": size,
+        "axes.titlesize": size * 1.1,
+        "axes.labelsize": size,
+        "xtick.labelsize": size,
+        "ytick.labelsize": size,
+        "legend.fontsize": size * 0.95,
+        "figure.titlesize": size * 1.2,
+        "axes.titleweight": "bold",
+        "hatch.linewidth": 1.0,
+        "hatch.color": "#6e6e6e",
+    }
+
+
+def _annotation_size() -> float:
+    return ANNOTATION_SIZE * _scale
+
+
+def figure(nrows: int = 1, ncols: int = 1, height: float = 3.6, width: float = FIG_WIDTH):
+    """A blank figure in the series' style: (Figure, axes grid (nrows, ncols)), at most the
+    notebook's width. Compose it with the plot functions' `ax=` argument."""
+    import matplotlib
     from matplotlib.figure import Figure
 
     enable_notebook_display()
-
-    fig = Figure(figsize=size, layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    if width > FIG_WIDTH:
+        raise ValueError(f"width {width} in is wider than the notebook (FIG_WIDTH = {FIG_WIDTH})")
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes
+
+
+def _styled(draw):
+    """Run a plot function under the series' style, so every text it makes has its size."""
+    import functools
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context(_rc()):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def _masked_patch(label: str = "masked"):
+    from matplotlib.patches import Patch
+
+    return Patch(facecolor=MASKED_COLOR, edgecolor="#6e6e6e", hatch="///", label=label)
+
+
+def _draw_masked_cells(ax, hidden: torch.Tensor) -> None:
+    """Cover the cells where `hidden` is True with the masked colour, hatched."""
+    from matplotlib.patches import Rectangle
+
+    for i, j in hidden.nonzero().tolist():
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=MASKED_COLOR,
+                               edgecolor="#6e6e6e", hatch="///", linewidth=0))
 
 
 def _as_2d(x) -> torch.Tensor:
@@ -44,40 +117,70 @@ def _as_2d(x) -> torch.Tensor:
     return t
 
 
-def _label_axes(ax, tokens: Sequence[str] | None, n_rows: int, n_cols: int) -> None:
-    ax.set_xlabel("key position (attended to)")
-    ax.set_ylabel("query position (attending)")
+def _label_axes(
+    ax, tokens: Sequence[str] | None, n_rows: int, n_cols: int, xlabel: bool = True,
+    ylabel: bool = True,
+) -> None:
+    """Tokens on both axes: rows are queries (attending), columns are keys (attended to)."""
+    if xlabel:
+        ax.set_xlabel("key (attended to)" if tokens is not None else "key position")
+    if ylabel:
+        ax.set_ylabel("query (attending)" if tokens is not None else "query position")
     ax.set_xticks(range(n_cols))
     ax.set_yticks(range(n_rows))
+    ax.tick_params(length=0)
     if tokens is not None:
         labels = [token_label(t) for t in tokens]
-        ax.set_xticklabels(labels[-n_cols:], rotation=90)
+        long_labels = max(len(t) for t in labels) > 2
+        ax.set_xticklabels(labels[-n_cols:], rotation=90 if long_labels else 0)
         ax.set_yticklabels(labels[-n_rows:])
 
 
+@_styled
 def plot_mask(
     mask,
     tokens: Sequence[str] | None = None,
     title: str = "attention mask",
     ax=None,
+    legend: bool = True,
+    xlabel: bool = True,
+    ylabel: bool = True,
 ):
-    """A (T, T) bool mask as a grid: filled where the row's token may attend to the column's."""
+    """A (T, T) bool mask as a grid: blue where the row's token (query) may attend to the
+    column's token (key), grey and hatched where it is masked."""
     from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
 
-    m = _as_2d(mask)
+    m = _as_2d(mask).bool()
     if ax is None:
-        ax = _figure(size=(4.2, 3.8))[1][0, 0]
+        height, width = 1.6 + 0.35 * m.size(0), 3.4 + 0.35 * m.size(1)
+        ax = figure(height=min(4.6, height), width=min(FIG_WIDTH, width))[1][0, 0]
     fig = ax.figure
-    ax.imshow(m.numpy(), cmap=ListedColormap(MASK_COLORS), vmin=0, vmax=1)
+    ax.imshow(m.float().numpy(), cmap=ListedColormap(["white", VISIBLE_COLOR]), vmin=0, vmax=1)
+    _draw_masked_cells(ax, ~m)
     ax.set_xticks([x - 0.5 for x in range(1, m.size(1))], minor=True)
     ax.set_yticks([y - 0.5 for y in range(1, m.size(0))], minor=True)
     ax.grid(which="minor", color="white", linewidth=1.5)
     ax.tick_params(which="minor", length=0)
-    _label_axes(ax, tokens, m.size(0), m.size(1))
+    _label_axes(ax, tokens, m.size(0), m.size(1), xlabel, ylabel)
     ax.set_title(title)
+    if legend:
+        handles = [Patch(facecolor=VISIBLE_COLOR, label="may attend"), _masked_patch("masked")]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     return fig
 
 
+def _fmt(v: float, decimals: int) -> str:
+    """A cell annotation: '−∞' for -inf, and no leading zero so small cells fit ('.52')."""
+    if v == float("-inf"):
+        return "−∞"
+    text = f"{v:.{decimals}f}"
+    if float(text) == 0.0:
+        return "0"
+    return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
+
+
+@_styled
 def plot_attention(
     weights,
     tokens: Sequence[str] | None = None,
@@ -86,36 +189,47 @@ def plot_attention(
     annotate: bool | None = None,
     vmin: float | None = 0.0,
     vmax: float | None = 1.0,
-    cmap: str = "Blues",
+    cmap: str = WEIGHT_CMAP,
+    colorbar: bool = True,
+    decimals: int = 2,
+    xlabel: bool = True,
+    ylabel: bool = True,
 ):
-    """A (T_q, T_k) matrix of attention weights (or scores) as a heatmap, values written in
-    the cells when it is small enough to read. -inf cells are shown as '-inf'."""
+    """A (T_q, T_k) matrix of attention weights (or scores) as a heatmap, rows = queries,
+    columns = keys; values written in the cells when they fit. -inf cells (masked) are drawn
+    grey and hatched and labelled '−∞'."""
     w = _as_2d(weights)
     if ax is None:
-        ax = _figure(size=(4.6, 3.9))[1][0, 0]
+        side = min(5.6, 1.9 + 0.42 * max(w.shape))
+        ax = figure(height=side, width=min(FIG_WIDTH, side + 1.6))[1][0, 0]
     fig = ax.figure
-    shown = w.clone()
-    finite = torch.isfinite(shown)
-    if not finite.all():
-        shown[~finite] = float("nan")  # drawn as background, labelled below
+    finite = torch.isfinite(w)
+    shown = torch.where(finite, w, torch.full_like(w, float("nan")))
     im = ax.imshow(shown.numpy(), cmap=cmap, vmin=vmin, vmax=vmax)
-    fig.colorbar(im, ax=ax, shrink=0.8)
+    _draw_masked_cells(ax, w == float("-inf"))
+    if colorbar:
+        fig.colorbar(im, ax=ax, shrink=0.8)
     if annotate is None:
-        annotate = max(w.shape) <= 10
+        axes_width_in = ax.get_position().width * fig.get_figwidth()
+        annotate = axes_width_in / w.size(1) >= 0.34  # room for ".52" at 10 pt
     if annotate:
-        top = float(shown[finite].max()) if finite.any() else 1.0
+        lo = vmin if vmin is not None else float(w[finite].min()) if finite.any() else 0.0
+        hi = vmax if vmax is not None else float(w[finite].max()) if finite.any() else 1.0
         for i in range(w.size(0)):
             for j in range(w.size(1)):
                 v = float(w[i, j])
-                text = "-inf" if v == float("-inf") else f"{v:.2f}"
-                light = finite[i, j] and (v > 0.6 * (vmax if vmax is not None else top))
-                ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                        color="white" if light else "black")
-    _label_axes(ax, tokens, w.size(0), w.size(1))
+                t = (v - lo) / (hi - lo) if finite[i, j] and hi > lo else 0.0  # 0..1 on the map
+                diverging = cmap == SCORE_CMAP
+                dark = abs(t - 0.5) > 0.3 if diverging else t > 0.6  # white text on dark cells
+                dark = dark and bool(finite[i, j])  # masked cells are light grey
+                ax.text(j, i, _fmt(v, decimals), ha="center", va="center",
+                        fontsize=_annotation_size(), color="white" if dark else "black")
+    _label_axes(ax, tokens, w.size(0), w.size(1), xlabel, ylabel)
     ax.set_title(title)
     return fig
 
 
+@_styled
 def plot_mask_stages(
     scores,
     mask,
@@ -124,28 +238,104 @@ def plot_mask_stages(
     query: int | None = None,
 ):
     """Three panels: raw scores, scores with masked cells set to `fill`, and the softmax
-    weights. With fill=0 instead of -inf the future visibly leaks into the weights.
-    `query` highlights one row."""
+    weights. With fill=-inf the masked cells are grey and get weight exactly 0; with fill=0
+    they keep a colour and visibly take weight. `query` outlines one row."""
     from matplotlib.patches import Rectangle
 
     s, m = _as_2d(scores), _as_2d(mask).bool()
     masked = s.masked_fill(~m, fill)
     weights = torch.softmax(masked, dim=-1)
-    fig, axes = _figure(1, 3, size=(13.0, 4.0))
+    T = s.size(0)
+    fig, axes = figure(1, 3, height=min(5.0, 2.3 + 0.36 * T))
     lim = float(s.abs().max()) or 1.0
-    plot_attention(s, tokens, "1. raw scores  q·k / √d", axes[0, 0], vmin=-lim, vmax=lim,
-                   cmap="RdBu_r")
-    fill_name = "-inf" if fill == float("-inf") else f"{fill:g}"
-    plot_attention(masked, tokens, f"2. masked (hidden → {fill_name})", axes[0, 1], vmin=-lim,
-                   vmax=lim, cmap="RdBu_r")
-    plot_attention(weights, tokens, "3. softmax → weights", axes[0, 2])
+    annotate = T <= 6
+    plot_attention(s, tokens, "1. scores q·k/√d", axes[0, 0], vmin=-lim, vmax=lim,
+                   cmap=SCORE_CMAP, colorbar=False, annotate=annotate, decimals=1)
+    fill_name = "−∞" if fill == float("-inf") else f"{fill:g}"
+    plot_attention(masked, tokens, f"2. masked → {fill_name}", axes[0, 1], vmin=-lim, vmax=lim,
+                   cmap=SCORE_CMAP, colorbar=False, annotate=annotate, decimals=1, ylabel=False)
+    if fill != float("-inf"):  # outline the cells that should be hidden but got a number
+        for i, j in (~m).nonzero().tolist():
+            axes[0, 1].add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
+                                           edgecolor="#d62728", linewidth=1.5))
+    plot_attention(weights, tokens, "3. softmax", axes[0, 2], colorbar=False,
+                   annotate=annotate, ylabel=False)
+    for ax in axes[0, 1:]:
+        ax.set_yticklabels([])  # the rows are the same queries as in panel 1
     if query is not None:
         for ax in axes[0]:
             ax.add_patch(Rectangle((-0.5, query - 0.5), s.size(1), 1, fill=False,
                                    edgecolor="#d62728", linewidth=2.5))
+    handles = [_masked_patch("masked (−∞, weight 0)")]
+    if fill != float("-inf"):
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color="#d62728", marker="s", linestyle="", markersize=12,
+                          markerfacecolor="none", label=f"masked, but set to {fill_name}")]
+    fig.legend(handles=handles, loc="outside lower center", frameon=False)
     return fig
 
 
+@_styled
+def plot_future_leak(
+    scores,
+    mask,
+    tokens: Sequence[str] | None = None,
+    fills: Sequence[float] = (0.0, float("-inf")),
+):
+    """For each query (row), the attention weight that lands on masked (future) keys when the
+    masked scores are set to each value in `fills`: with 0 the future leaks in, with -inf it
+    gets exactly nothing. Bars are labelled with their values."""
+    s, m = _as_2d(scores), _as_2d(mask).bool()
+    T = s.size(0)
+    names = [token_label(t) for t in tokens][-T:] if tokens is not None else [str(i) for i in range(T)]
+    fig, axes = figure(height=3.4)
+    ax = axes[0, 0]
+    width = 0.8 / len(fills)
+    colors = ["#e08214", VISIBLE_COLOR, "#8073ac"]
+    for n, fill in enumerate(fills):
+        w = torch.softmax(s.masked_fill(~m, fill), dim=-1)
+        leak = (w * (~m).float()).sum(dim=-1)  # (T,) weight on keys the query must not see
+        xs = [i + (n - (len(fills) - 1) / 2) * width for i in range(T)]
+        label = "masked → −∞" if fill == float("-inf") else f"masked → {fill:g}"
+        ax.bar(xs, leak.tolist(), width=width, color=colors[n % 3], label=label)
+        for x, v in zip(xs, leak.tolist(), strict=True):
+            ax.text(x, v + 0.01, _fmt(v, 2) if v > 0 else "0", ha="center", va="bottom",
+                    fontsize=_annotation_size())
+    ax.set_xticks(range(T))
+    ax.set_xticklabels(names)
+    ax.set_xlabel("query (each row of the weight matrix)")
+    ax.set_ylabel("weight on future keys")
+    ax.set_ylim(0, 1.1)
+    ax.legend(frameon=False, loc="upper right")
+    ax.set_title("attention that leaks to the future")
+    return fig
+
+
+@_styled
+def plot_mask_gallery(masks: dict, tokens: Sequence[str] | None = None, ncols: int = 3):
+    """Several (T, T) masks side by side, one title each, sharing the query/key labels."""
+    import math
+
+    from matplotlib.patches import Patch
+
+    n = len(masks)
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    T = _as_2d(next(iter(masks.values()))).size(0)
+    fig, axes = figure(nrows, ncols, height=nrows * min(3.2, 1.2 + 0.3 * T))
+    for k, (title, mask) in enumerate(masks.items()):
+        r, c = divmod(k, ncols)
+        plot_mask(mask, tokens, title, axes[r, c], legend=False, xlabel=r == nrows - 1 or
+                  k + ncols >= n, ylabel=c == 0)
+    for k in range(n, nrows * ncols):
+        axes.flat[k].set_visible(False)
+    handles = [Patch(facecolor=VISIBLE_COLOR, label="may attend"), _masked_patch("masked")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
+    return fig
+
+
+@_styled
 def plot_query_attention(
     scores,
     weights,
@@ -170,31 +360,33 @@ def plot_query_attention(
     row_s, row_w = s[query], w[query]
     finite = torch.isfinite(row_s)
     shown = torch.where(finite, row_s, torch.zeros_like(row_s))
-    fig, axes = _figure(1, 2, size=(10.0, 3.4))
+    fig, axes = figure(1, 2, height=3.6)
     ax = axes[0, 0]
-    ax.bar(range(n), shown.numpy(), color=["#d62728" if v < 0 else "#3b75af" for v in shown.tolist()])
+    ax.bar(range(n), shown.numpy(), color=["#e08214" if v < 0 else VISIBLE_COLOR for v in shown.tolist()])
     ax.axhline(0.0, color="black", linewidth=0.8)
     lim = 1.25 * (float(shown.abs().max()) or 1.0)
     ax.set_ylim(-lim, lim)
     for j, v in enumerate(row_s.tolist()):
-        text = "-inf" if v == float("-inf") else f"{v:.2f}"
-        ax.text(j, float(shown[j]), text, ha="center", va="bottom" if v >= 0 else "top", fontsize=8)
+        ax.text(j, float(shown[j]), _fmt(v, 1), ha="center", va="bottom" if v >= 0 else "top",
+                fontsize=_annotation_size())
     ax.set_ylabel(score_label)
-    ax.set_title(f"scores of the query '{query_name}' against every key")
+    ax.set_title(f"scores of query '{query_name}'")
     ax = axes[0, 1]
-    ax.bar(range(n), row_w.numpy(), color="#3b75af")
+    ax.bar(range(n), row_w.numpy(), color=VISIBLE_COLOR)
     for j, v in enumerate(row_w.tolist()):
-        ax.text(j, v, f"{v:.2f}", ha="center", va="bottom", fontsize=8)
+        ax.text(j, v, _fmt(v, 2), ha="center", va="bottom", fontsize=_annotation_size())
     ax.set_ylim(0.0, 1.1)
-    ax.set_ylabel("weight (the row sums to 1)")
-    ax.set_title("softmax → attention weights")
+    ax.set_ylabel("weight (sums to 1)")
+    ax.set_title("softmax → weights")
+    long_labels = max(len(k) for k in key_names) > 2
     for ax in axes[0]:
         ax.set_xticks(range(n))
-        ax.set_xticklabels(key_names, rotation=45 if n > 6 else 0)
+        ax.set_xticklabels(key_names, rotation=90 if long_labels and n > 4 else 0)
         ax.set_xlabel("key")
     return fig
 
 
+@_styled
 def plot_distribution(
     probs,
     labels: Sequence[str] | None = None,
@@ -209,26 +401,32 @@ def plot_distribution(
     top = min(top, p.numel())
     values, order = p.topk(top)
     if ax is None:
-        ax = _figure(size=(7.5, 3.4))[1][0, 0]
+        ax = figure(height=3.4)[1][0, 0]
     fig = ax.figure
     names = [token_label(labels[i]) if labels is not None else str(i) for i in order.tolist()]
-    colors = "#3b75af"
+    colors = KEPT_COLOR
     if kept is not None:
+        from matplotlib.patches import Patch
+
         k = torch.as_tensor(kept).bool().flatten()
-        colors = ["#3b75af" if k[i] else "#c8c8c8" for i in order.tolist()]
+        colors = [KEPT_COLOR if k[i] else DROPPED_COLOR for i in order.tolist()]
+        ax.legend(handles=[Patch(color=KEPT_COLOR, label="kept"),
+                           Patch(color=DROPPED_COLOR, label="dropped")], frameon=False)
     ax.bar(range(top), values.numpy(), color=colors)
     ax.set_xticks(range(top))
-    ax.set_xticklabels(names, rotation=90 if top > 12 else 0)
+    long_labels = max(len(n) for n in names) > 2
+    ax.set_xticklabels(names, rotation=90 if long_labels and top > 8 else 0)
     ax.set_ylabel("probability")
     ax.set_ylim(0, max(1e-9, float(values.max())) * 1.15)
     ax.set_title(title)
     return fig
 
 
+@_styled
 def plot_loss(history: Sequence[dict], title: str = "loss during training", ax=None):
     """Train and validation loss against step, from `train(...).history`."""
     if ax is None:
-        ax = _figure(size=(6.0, 3.6))[1][0, 0]
+        ax = figure(height=3.6, width=6.4)[1][0, 0]
     fig = ax.figure
     steps = [h["step"] for h in history]
     ax.plot(steps, [h["train_loss"] for h in history], "o-", label="train")
@@ -241,26 +439,58 @@ def plot_loss(history: Sequence[dict], title: str = "loss during training", ax=N
     return fig
 
 
+@_styled
 def plot_attention_heads(
     attentions: Sequence[torch.Tensor],
     tokens: Sequence[str] | None = None,
-    layers: Sequence[int] | None = None,
+    layer: int | None = None,
+    ncols: int = 4,
     batch_index: int = 0,
+    title: str | None = None,
 ):
-    """A grid of heatmaps, one row per layer, one column per head, from
-    `model(idx, return_attention=True)[1]` (each (B, n_head, T, T))."""
-    layers = list(layers) if layers is not None else list(range(len(attentions)))
+    """Attention heatmaps from `model(idx, return_attention=True)[1]` (each (B, n_head, T, T)).
+
+    With `layer`, that layer's heads in a grid of `ncols` columns (12 heads: 3 x 4); without,
+    one row per layer and one column per head. Tokens on both axes when they fit, rows =
+    queries, columns = keys, one colour bar for all."""
+    import math
+
     n_head = attentions[0].size(1)
-    fig, axes = _figure(len(layers), n_head, size=(2.1 * n_head, 2.1 * len(layers)))
-    for r, layer in enumerate(layers):
-        for h in range(n_head):
-            ax = axes[r, h]
-            ax.imshow(attentions[layer][batch_index, h].detach().float().cpu().numpy(), cmap="Blues",
-                      vmin=0, vmax=1)
+    T = attentions[0].size(-1)
+    if layer is not None:
+        panels = [(layer, h) for h in range(n_head)]
+        ncols = min(ncols, n_head)
+        nrows = math.ceil(n_head / ncols)
+    else:
+        panels = [(lay, h) for lay in range(len(attentions)) for h in range(n_head)]
+        nrows, ncols = len(attentions), n_head
+    cell = (FIG_WIDTH - 1.2) / ncols
+    fig, axes = figure(nrows, ncols, height=min(11.0, nrows * cell + 0.8))
+    show_tokens = tokens is not None and cell / T >= 0.17  # a 12-pt character per cell
+    im = None
+    for k, (lay, h) in enumerate(panels):
+        ax = axes.flat[k]
+        im = ax.imshow(attentions[lay][batch_index, h].detach().float().cpu().numpy(),
+                       cmap=WEIGHT_CMAP, vmin=0, vmax=1)
+        ax.set_title(f"head {h}" if layer is not None else f"L{lay} H{h}",
+                     fontsize=FONT_SIZE * _scale * (1.0 if layer is not None else 0.85))
+        if show_tokens:
+            labels = [token_label(t) for t in tokens][-T:]
+            ax.set_xticks(range(T))
+            ax.set_yticks(range(T))
+            ax.set_xticklabels(labels if k // ncols == nrows - 1 else [""] * T,
+                               fontsize=ANNOTATION_SIZE * _scale)
+            ax.set_yticklabels(labels if k % ncols == 0 else [""] * T,
+                               fontsize=ANNOTATION_SIZE * _scale)
+            ax.tick_params(length=0)
+        else:
             ax.set_xticks([])
             ax.set_yticks([])
-            if r == 0:
-                ax.set_title(f"head {h}", fontsize=9)
-            if h == 0:
-                ax.set_ylabel(f"layer {layer}", fontsize=9)
+    for k in range(len(panels), nrows * ncols):
+        axes.flat[k].set_visible(False)
+    fig.colorbar(im, ax=axes, shrink=0.6, label="attention weight")
+    fig.supxlabel("key (attended to)")
+    fig.supylabel("query (attending)")
+    if title is not None or layer is not None:
+        fig.suptitle(title if title is not None else f"layer {layer}: every head")
     return fig

@@ -22,11 +22,11 @@ def test_plot_query_attention_draws_one_row_as_bars():
     assert isinstance(fig, Figure) and len(fig.axes) == 2
     left, right = fig.axes
     assert len(left.patches) == 4 and len(right.patches) == 4
-    assert [t.get_text() for t in left.texts][2:] == ["-inf", "-inf"]  # the hidden future keys
+    assert [t.get_text() for t in left.texts][2:] == ["−∞", "−∞"]  # the hidden future keys
     heights = torch.tensor([float(p.get_height()) for p in right.patches], dtype=torch.float32)
     assert torch.allclose(heights, weights[1]) and heights[2:].eq(0).all()
     assert [t.get_text() for t in left.get_xticklabels()] == ["a", r" \$x", "↵", "it"]
-    assert left.get_title() == r"scores of the query ' \$x' against every key"
+    assert left.get_title() == r"scores of query ' \$x'"
 
 
 def test_plot_query_attention_rejects_bad_input():

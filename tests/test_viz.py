@@ -1,20 +1,43 @@
-"""Plots return Figures and draw token labels as inert text."""
+"""Figures: one readable style, tokens on both axes, masked cells in their own colour, inert labels."""
 
 import warnings
 
+import pytest
 import torch
 from matplotlib.figure import Figure
 
-from helpers import causal_mask
+from helpers import causal_mask, full_mask, prefix_lm_mask
+from helpers import viz
 from helpers.viz import (
     plot_attention,
     plot_attention_heads,
     plot_distribution,
+    plot_future_leak,
     plot_loss,
     plot_mask,
+    plot_mask_gallery,
     plot_mask_stages,
     token_label,
 )
+
+TOKENS = ["The", " $cat", "<script>", "\n"]
+
+
+def _render(fig):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph or a mathtext parse would warn/raise
+        fig.canvas.draw()
+    assert isinstance(fig, Figure)
+    assert fig.get_figwidth() <= viz.FIG_WIDTH  # never shrunk by the notebook's column
+    return fig
+
+
+def _texts(ax):
+    return [t.get_text() for t in ax.texts]
+
+
+def _hatched(ax):
+    return [p for p in ax.patches if p.get_hatch()]
 
 
 def test_token_labels_are_inert_and_visible():
@@ -24,31 +47,85 @@ def test_token_labels_are_inert_and_visible():
     assert token_label("<b>hi</b>") == "<b>hi</b>"  # shown as typed, never rendered
 
 
-def _render(fig):
-    fig.canvas.draw()  # catches glyph or mathtext errors
-    return fig
+def test_mask_has_tokens_on_both_axes_and_a_legend_for_masked_cells():
+    fig = _render(plot_mask(causal_mask(4), TOKENS))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["The", r" \$cat", "<script>", "↵"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["The", r" \$cat", "<script>", "↵"]
+    assert ax.get_ylabel().startswith("query") and ax.get_xlabel().startswith("key")
+    assert len(_hatched(ax)) == 6  # the six cells above the diagonal
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["may attend", "masked"]
+    single = _render(plot_mask(causal_mask(3), ["a", "b", "c"])).axes[0]
+    assert all(t.get_rotation() == 0 for t in single.get_xticklabels())  # characters stay upright
 
 
-def test_plots_return_figures_with_the_right_content():
-    tokens = ["The", " $cat", "<script>", "\n"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a missing glyph or a mathtext parse would warn/raise
-        fig = _render(plot_mask(causal_mask(4), tokens))
-        assert isinstance(fig, Figure)
-        labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-        assert labels == ["The", r"␣\$cat" if False else r" \$cat", "<script>", "↵"]
-        w = torch.softmax(torch.randn(4, 4).masked_fill(~causal_mask(4), float("-inf")), -1)
-        fig = _render(plot_attention(w, tokens))
-        texts = [t.get_text() for t in fig.axes[0].texts]
-        assert len(texts) == 16 and "0.00" in texts and "1.00" in texts
-        fig = _render(plot_mask_stages(torch.randn(4, 4), causal_mask(4), tokens, query=2))
-        assert len(fig.axes) == 6  # three panels and their colour bars
-        assert "-inf" in [t.get_text() for t in fig.axes[1].texts]
-        p = torch.softmax(torch.randn(30), 0)
-        fig = _render(plot_distribution(p, [f"t{i}" for i in range(30)], top=5, kept=p > 0.05))
-        assert len(fig.axes[0].patches) == 5
-        fig = _render(plot_loss([{"step": 1, "train_loss": 3.0, "val_loss": 3.1},
-                                 {"step": 2, "train_loss": 2.0, "val_loss": 2.2}]))
-        assert len(fig.axes[0].lines) == 2
-        attn = [torch.rand(1, 3, 5, 5) for _ in range(2)]
-        assert len(_render(plot_attention_heads(attn)).axes) == 6
+def test_attention_writes_values_and_minus_infinity_readably():
+    scores = torch.randn(4, 4).masked_fill(~causal_mask(4), float("-inf"))
+    fig = _render(plot_attention(scores, TOKENS, vmin=-3, vmax=3, cmap=viz.SCORE_CMAP))
+    texts = _texts(fig.axes[0])
+    assert len(texts) == 16 and texts.count("−∞") == 6
+    assert len(_hatched(fig.axes[0])) == 6
+    assert min(t.get_fontsize() for t in fig.axes[0].texts) >= viz.ANNOTATION_SIZE
+    assert min(t.get_fontsize() for t in fig.axes[0].get_xticklabels()) >= viz.FONT_SIZE
+    w = torch.softmax(scores, -1)
+    assert "1.00" in _texts(_render(plot_attention(w, TOKENS)).axes[0])
+
+
+def test_mask_stages_tell_minus_infinity_from_zero():
+    scores = torch.randn(4, 4)
+    inf = _render(plot_mask_stages(scores, causal_mask(4), TOKENS, query=2))
+    assert len(inf.axes) == 3
+    assert _texts(inf.axes[1]).count("−∞") == 6 and len(_hatched(inf.axes[1])) == 6
+    assert _texts(inf.axes[2])[1:4] == ["0", "0", "0"]  # row 0 gives the future nothing
+    zero = _render(plot_mask_stages(scores, causal_mask(4), TOKENS, fill=0.0))
+    assert "−∞" not in _texts(zero.axes[1]) and not _hatched(zero.axes[1])
+    outlined = [p for p in zero.axes[1].patches if not p.get_fill()]
+    assert len(outlined) == 6  # the cells that should be hidden, outlined in red
+    assert "0" not in _texts(zero.axes[2])[1:4]  # and the future gets weight
+
+
+def test_future_leak_bars_are_the_weight_on_masked_keys():
+    scores = torch.randn(5, 5)
+    fig = _render(plot_future_leak(scores, causal_mask(5)))
+    bars = fig.axes[0].patches
+    zero_fill = torch.tensor([b.get_height() for b in bars[:5]])
+    inf_fill = torch.tensor([b.get_height() for b in bars[5:]])
+    w = torch.softmax(scores.masked_fill(~causal_mask(5), 0.0), -1)
+    torch.testing.assert_close(zero_fill, w.triu(1).sum(-1).double())
+    assert (inf_fill == 0).all() and (zero_fill[:-1] > 0).all()
+
+
+def test_gallery_and_head_grid_shapes():
+    masks = {"causal": causal_mask(4), "full": full_mask(4), "prefix": prefix_lm_mask(4, 2)}
+    fig = _render(plot_mask_gallery(masks, TOKENS))
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == ["causal", "full", "prefix"]
+    attn = [torch.softmax(torch.randn(1, 12, 5, 5), -1) for _ in range(2)]
+    fig = _render(plot_attention_heads(attn, ["a", "b", "c", "d", "e"], layer=1, ncols=4))
+    heads = [ax for ax in fig.axes if ax.get_visible() and ax.get_title().startswith("head")]
+    assert len(heads) == 12
+    rows = sorted({round(ax.get_position().y0, 3) for ax in heads})
+    assert len(rows) == 3  # 3 x 4, not one row of 12
+    assert [t.get_text() for t in heads[0].get_yticklabels()] == ["a", "b", "c", "d", "e"]
+    assert len(_render(plot_attention_heads(attn)).axes) == 2 * 12 + 1  # and one colour bar
+
+
+def test_distribution_and_loss():
+    p = torch.softmax(torch.randn(30), 0)
+    fig = _render(plot_distribution(p, [f"t{i}" for i in range(30)], top=5, kept=p > 0.05))
+    assert len(fig.axes[0].patches) >= 5
+    fig = _render(plot_loss([{"step": 1, "train_loss": 3.0, "val_loss": 3.1},
+                             {"step": 2, "train_loss": 2.0, "val_loss": 2.2}]))
+    assert len(fig.axes[0].lines) == 2
+
+
+def test_projector_mode_makes_text_larger():
+    normal = plot_mask(causal_mask(3), ["a", "b", "c"]).axes[0].get_xticklabels()[0].get_fontsize()
+    viz.set_projector_mode(True)
+    try:
+        big = plot_mask(causal_mask(3), ["a", "b", "c"]).axes[0].get_xticklabels()[0].get_fontsize()
+    finally:
+        viz.set_projector_mode(False)
+    assert big >= 1.3 * normal
+    with pytest.raises(ValueError, match="wider than the notebook"):
+        viz.figure(width=12)
