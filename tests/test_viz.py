@@ -6,8 +6,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from helpers import causal_mask, full_mask, prefix_lm_mask
-from helpers import viz
+from helpers import causal_mask, full_mask, prefix_lm_mask, viz
 from helpers.viz import (
     plot_attention,
     plot_attention_heads,
