@@ -12,109 +12,29 @@ from collections.abc import Sequence
 
 import torch
 
-from helpers.widgets import enable_notebook_display
-
-# One style for every figure, sized for the notebook's output column at 1280x720 with the
-# file browser open (about 850 px): no figure is wider than FIG_WIDTH inches at DPI.
-FIG_WIDTH = 8.4
-DPI = 100  # 1 inch = 100 CSS px; figures are sent as retina PNGs (twice the pixels)
-FONT_SIZE = 12  # points: tick labels, legends; titles and axis labels are larger
-ANNOTATION_SIZE = 10  # points: numbers written in cells and on bars
-_scale = 1.0  # set_projector_mode multiplies every font size by this
-
-VISIBLE_COLOR = "#2c6fad"  # a cell a query may attend to
-MASKED_COLOR = "#b9b9b9"  # a masked cell (hatched), distinct from any value colour
-MASK_COLORS = ("#f2f2f2", VISIBLE_COLOR)  # hidden, visible (plain masks)
-WEIGHT_CMAP = "Blues"  # attention weights, 0..1 (single hue: safe for colour-blind readers)
-SCORE_CMAP = "PuOr_r"  # signed scores (diverging purple/orange: colour-blind safe)
-KEPT_COLOR, DROPPED_COLOR = "#2c6fad", "#c8c8c8"
-
-
-def token_label(token: str) -> str:
-    """A token as a readable, inert label: spaces and newlines made visible, `$` escaped."""
-    label = token.replace("\\", "\\\\").replace("$", r"\$")
-    label = label.replace("\n", "↵").replace("\t", "⇥")
-    if label.strip() == "":
-        label = label.replace(" ", "␣")
-    return label
-
-
-def set_projector_mode(on: bool = True, scale: float = 1.35) -> None:
-    """Make every later figure's text larger (x scale), for teaching from a projector."""
-    global _scale
-    _scale = scale if on else 1.0
-
-
-def _rc() -> dict:
-    size = FONT_SIZE * _scale
-    return {
-        "font.size": size,
-        "axes.titlesize": size * 1.1,
-        "axes.labelsize": size,
-        "xtick.labelsize": size,
-        "ytick.labelsize": size,
-        "legend.fontsize": size * 0.95,
-        "figure.titlesize": size * 1.2,
-        "axes.titleweight": "bold",
-        "hatch.linewidth": 1.0,
-        "hatch.color": "#6e6e6e",
-    }
-
-
-def _annotation_size() -> float:
-    return ANNOTATION_SIZE * _scale
-
-
-def figure(nrows: int = 1, ncols: int = 1, height: float = 3.6, width: float = FIG_WIDTH):
-    """A blank figure in the series' style: (Figure, axes grid (nrows, ncols)), at most the
-    notebook's width. Compose it with the plot functions' `ax=` argument."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    enable_notebook_display()
-    if width > FIG_WIDTH:
-        raise ValueError(f"width {width} in is wider than the notebook (FIG_WIDTH = {FIG_WIDTH})")
-    with matplotlib.rc_context(_rc()):
-        fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-        axes = fig.subplots(nrows, ncols, squeeze=False)
-    return fig, axes
-
-
-def _styled(draw):
-    """Run a plot function under the series' style, so every text it makes has its size."""
-    import functools
-
-    @functools.wraps(draw)
-    def wrapper(*args, **kwargs):
-        import matplotlib
-
-        with matplotlib.rc_context(_rc()):
-            return draw(*args, **kwargs)
-
-    return wrapper
-
-
-def _masked_patch(label: str = "masked"):
-    from matplotlib.patches import Patch
-
-    return Patch(facecolor=MASKED_COLOR, edgecolor="#6e6e6e", hatch="///", label=label)
-
-
-def _draw_masked_cells(ax, hidden: torch.Tensor) -> None:
-    """Cover the cells where `hidden` is True with the masked colour, hatched."""
-    from matplotlib.patches import Rectangle
-
-    for i, j in hidden.nonzero().tolist():
-        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=MASKED_COLOR,
-                               edgecolor="#6e6e6e", hatch="///", linewidth=0))
-
-
-def _as_2d(x) -> torch.Tensor:
-    t = torch.as_tensor(x).detach().float().cpu()
-    if t.dim() != 2:
-        raise ValueError(f"expected a 2-D (queries x keys) tensor, got shape {tuple(t.shape)}; "
-                         "pick one batch element and one head, e.g. attn[layer][0, head]")
-    return t
+from helpers import style
+from helpers.charts import plot_distribution, plot_loss, plot_query_attention  # noqa: F401
+from helpers.style import (  # noqa: F401  (re-exported: the style is part of helpers.viz)
+    ANNOTATION_SIZE,
+    DPI,
+    DROPPED_COLOR,
+    FIG_WIDTH,
+    FONT_SIZE,
+    KEPT_COLOR,
+    MASK_COLORS,
+    SCORE_CMAP,
+    VISIBLE_COLOR,
+    WEIGHT_CMAP,
+    _annotation_size,
+    _as_2d,
+    _draw_masked_cells,
+    _fmt,
+    _masked_patch,
+    _styled,
+    figure,
+    set_projector_mode,
+    token_label,
+)
 
 
 def _label_axes(
@@ -168,16 +88,6 @@ def plot_mask(
         handles = [Patch(facecolor=VISIBLE_COLOR, label="may attend"), _masked_patch("masked")]
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     return fig
-
-
-def _fmt(v: float, decimals: int) -> str:
-    """A cell annotation: '−∞' for -inf, and no leading zero so small cells fit ('.52')."""
-    if v == float("-inf"):
-        return "−∞"
-    text = f"{v:.{decimals}f}"
-    if float(text) == 0.0:
-        return "0"
-    return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
 
 
 @_styled
@@ -336,110 +246,6 @@ def plot_mask_gallery(masks: dict, tokens: Sequence[str] | None = None, ncols: i
 
 
 @_styled
-def plot_query_attention(
-    scores,
-    weights,
-    tokens: Sequence[str] | None = None,
-    query: int = 0,
-    score_label: str = "score  q·k / √d",
-):
-    """One query's row as two bar charts: its scores against every key (left) and the
-    softmax weights they become (right), each bar labelled with its value.
-    scores, weights: (T_q, T_k); -inf scores are drawn as an empty bar labelled '-inf'."""
-    s, w = _as_2d(scores), _as_2d(weights)
-    if s.shape != w.shape:
-        raise ValueError(f"scores {tuple(s.shape)} and weights {tuple(w.shape)} must have one shape")
-    if not 0 <= query < s.size(0):
-        raise ValueError(f"query must be in 0..{s.size(0) - 1}, got {query}")
-    n = s.size(1)
-    if tokens is not None:
-        labels = [token_label(t) for t in tokens]
-        key_names, query_name = labels[-n:], labels[-s.size(0):][query]
-    else:
-        key_names, query_name = [str(j) for j in range(n)], str(query)
-    row_s, row_w = s[query], w[query]
-    finite = torch.isfinite(row_s)
-    shown = torch.where(finite, row_s, torch.zeros_like(row_s))
-    fig, axes = figure(1, 2, height=3.6)
-    ax = axes[0, 0]
-    ax.bar(range(n), shown.numpy(), color=["#e08214" if v < 0 else VISIBLE_COLOR for v in shown.tolist()])
-    ax.axhline(0.0, color="black", linewidth=0.8)
-    lim = 1.25 * (float(shown.abs().max()) or 1.0)
-    ax.set_ylim(-lim, lim)
-    for j, v in enumerate(row_s.tolist()):
-        ax.text(j, float(shown[j]), _fmt(v, 1), ha="center", va="bottom" if v >= 0 else "top",
-                fontsize=_annotation_size())
-    ax.set_ylabel(score_label)
-    ax.set_title(f"scores of query '{query_name}'")
-    ax = axes[0, 1]
-    ax.bar(range(n), row_w.numpy(), color=VISIBLE_COLOR)
-    for j, v in enumerate(row_w.tolist()):
-        ax.text(j, v, _fmt(v, 2), ha="center", va="bottom", fontsize=_annotation_size())
-    ax.set_ylim(0.0, 1.1)
-    ax.set_ylabel("weight (sums to 1)")
-    ax.set_title("softmax → weights")
-    long_labels = max(len(k) for k in key_names) > 2
-    for ax in axes[0]:
-        ax.set_xticks(range(n))
-        ax.set_xticklabels(key_names, rotation=90 if long_labels and n > 4 else 0)
-        ax.set_xlabel("key")
-    return fig
-
-
-@_styled
-def plot_distribution(
-    probs,
-    labels: Sequence[str] | None = None,
-    top: int = 20,
-    title: str = "next-token distribution",
-    kept=None,
-    ax=None,
-):
-    """The `top` most likely tokens of a (V,) probability vector as bars. `kept` (a (V,) bool,
-    e.g. from a top-k or top-p filter) colours the kept tokens and greys out the rest."""
-    p = torch.as_tensor(probs).detach().float().cpu().flatten()
-    top = min(top, p.numel())
-    values, order = p.topk(top)
-    if ax is None:
-        ax = figure(height=3.4)[1][0, 0]
-    fig = ax.figure
-    names = [token_label(labels[i]) if labels is not None else str(i) for i in order.tolist()]
-    colors = KEPT_COLOR
-    if kept is not None:
-        from matplotlib.patches import Patch
-
-        k = torch.as_tensor(kept).bool().flatten()
-        colors = [KEPT_COLOR if k[i] else DROPPED_COLOR for i in order.tolist()]
-        ax.legend(handles=[Patch(color=KEPT_COLOR, label="kept"),
-                           Patch(color=DROPPED_COLOR, label="dropped")], frameon=False)
-    ax.bar(range(top), values.numpy(), color=colors)
-    ax.set_xticks(range(top))
-    long_labels = max(len(n) for n in names) > 2
-    ax.set_xticklabels(names, rotation=90 if long_labels and top > 8 else 0)
-    ax.set_ylabel("probability")
-    ax.set_ylim(0, max(1e-9, float(values.max())) * 1.15)
-    ax.set_title(title)
-    return fig
-
-
-@_styled
-def plot_loss(history: Sequence[dict], title: str = "loss during training", ax=None):
-    """Train and validation loss against step, from `train(...).history`."""
-    if ax is None:
-        ax = figure(height=3.6, width=6.4)[1][0, 0]
-    fig = ax.figure
-    steps = [h["step"] for h in history]
-    ax.plot(steps, [h["train_loss"] for h in history], "o-", label="train")
-    ax.plot(steps, [h["val_loss"] for h in history], "s-", label="validation")
-    ax.set_xlabel("step")
-    ax.set_ylabel("cross-entropy (nats per token)")
-    ax.legend()
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    return fig
-
-
-@_styled
 def plot_attention_heads(
     attentions: Sequence[torch.Tensor],
     tokens: Sequence[str] | None = None,
@@ -473,15 +279,15 @@ def plot_attention_heads(
         im = ax.imshow(attentions[lay][batch_index, h].detach().float().cpu().numpy(),
                        cmap=WEIGHT_CMAP, vmin=0, vmax=1)
         ax.set_title(f"head {h}" if layer is not None else f"L{lay} H{h}",
-                     fontsize=FONT_SIZE * _scale * (1.0 if layer is not None else 0.85))
+                     fontsize=FONT_SIZE * style._scale * (1.0 if layer is not None else 0.85))
         if show_tokens:
             labels = [token_label(t) for t in tokens][-T:]
             ax.set_xticks(range(T))
             ax.set_yticks(range(T))
             ax.set_xticklabels(labels if k // ncols == nrows - 1 else [""] * T,
-                               fontsize=ANNOTATION_SIZE * _scale)
+                               fontsize=_annotation_size())
             ax.set_yticklabels(labels if k % ncols == 0 else [""] * T,
-                               fontsize=ANNOTATION_SIZE * _scale)
+                               fontsize=_annotation_size())
             ax.tick_params(length=0)
         else:
             ax.set_xticks([])

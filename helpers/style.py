@@ -1,0 +1,122 @@
+"""The series' figure style: sizes for the notebook's width, fonts, colours, projector mode.
+
+Every plot in `helpers.viz` is drawn under this style, so one change here changes them all.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from helpers.widgets import enable_notebook_display
+
+# One style for every figure, sized for the notebook's output column at 1280x720 with the
+# file browser open (about 850 px): no figure is wider than FIG_WIDTH inches at DPI.
+FIG_WIDTH = 8.4
+DPI = 100  # 1 inch = 100 CSS px; figures are sent as retina PNGs (twice the pixels)
+FONT_SIZE = 12  # points: tick labels, legends; titles and axis labels are larger
+ANNOTATION_SIZE = 10  # points: numbers written in cells and on bars
+_scale = 1.0  # set_projector_mode multiplies every font size by this
+
+VISIBLE_COLOR = "#2c6fad"  # a cell a query may attend to
+MASKED_COLOR = "#b9b9b9"  # a masked cell (hatched), distinct from any value colour
+MASK_COLORS = ("#f2f2f2", VISIBLE_COLOR)  # hidden, visible (plain masks)
+WEIGHT_CMAP = "Blues"  # attention weights, 0..1 (single hue: safe for colour-blind readers)
+SCORE_CMAP = "PuOr_r"  # signed scores (diverging purple/orange: colour-blind safe)
+KEPT_COLOR, DROPPED_COLOR = "#2c6fad", "#c8c8c8"
+
+
+def token_label(token: str) -> str:
+    """A token as a readable, inert label: spaces and newlines made visible, `$` escaped."""
+    label = token.replace("\\", "\\\\").replace("$", r"\$")
+    label = label.replace("\n", "↵").replace("\t", "⇥")
+    if label.strip() == "":
+        label = label.replace(" ", "␣")
+    return label
+
+
+def set_projector_mode(on: bool = True, scale: float = 1.35) -> None:
+    """Make every later figure's text larger (x scale), for teaching from a projector."""
+    global _scale
+    _scale = scale if on else 1.0
+
+
+def _rc() -> dict:
+    size = FONT_SIZE * _scale
+    return {
+        "font.size": size,
+        "axes.titlesize": size * 1.1,
+        "axes.labelsize": size,
+        "xtick.labelsize": size,
+        "ytick.labelsize": size,
+        "legend.fontsize": size * 0.95,
+        "figure.titlesize": size * 1.2,
+        "axes.titleweight": "bold",
+        "hatch.linewidth": 1.0,
+        "hatch.color": "#6e6e6e",
+    }
+
+
+def _annotation_size() -> float:
+    return ANNOTATION_SIZE * _scale
+
+
+def figure(nrows: int = 1, ncols: int = 1, height: float = 3.6, width: float = FIG_WIDTH):
+    """A blank figure in the series' style: (Figure, axes grid (nrows, ncols)), at most the
+    notebook's width. Compose it with the plot functions' `ax=` argument."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    enable_notebook_display()
+    if width > FIG_WIDTH:
+        raise ValueError(f"width {width} in is wider than the notebook (FIG_WIDTH = {FIG_WIDTH})")
+    with matplotlib.rc_context(_rc()):
+        fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, axes
+
+
+def _styled(draw):
+    """Run a plot function under the series' style, so every text it makes has its size."""
+    import functools
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context(_rc()):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def _masked_patch(label: str = "masked"):
+    from matplotlib.patches import Patch
+
+    return Patch(facecolor=MASKED_COLOR, edgecolor="#6e6e6e", hatch="///", label=label)
+
+
+def _draw_masked_cells(ax, hidden: torch.Tensor) -> None:
+    """Cover the cells where `hidden` is True with the masked colour, hatched."""
+    from matplotlib.patches import Rectangle
+
+    for i, j in hidden.nonzero().tolist():
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=MASKED_COLOR,
+                               edgecolor="#6e6e6e", hatch="///", linewidth=0))
+
+
+def _as_2d(x) -> torch.Tensor:
+    t = torch.as_tensor(x).detach().float().cpu()
+    if t.dim() != 2:
+        raise ValueError(f"expected a 2-D (queries x keys) tensor, got shape {tuple(t.shape)}; "
+                         "pick one batch element and one head, e.g. attn[layer][0, head]")
+    return t
+
+
+def _fmt(v: float, decimals: int) -> str:
+    """A cell annotation: '−∞' for -inf, and no leading zero so small cells fit ('.52')."""
+    if v == float("-inf"):
+        return "−∞"
+    text = f"{v:.{decimals}f}"
+    if float(text) == 0.0:
+        return "0"
+    return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
