@@ -118,3 +118,85 @@ def test_hf_options_we_do_not_implement_are_refused():
                                     scale_attn_by_inverse_layer_idx=True))
     with pytest.raises(ValueError, match="scale_attn_by_inverse_layer_idx"):
         GPT.from_hf(hf)
+
+
+def test_forward_passes_return_one_type_each():
+    from helpers import MultiHeadSelfAttention
+
+    cfg = GPTConfig(**TINY_CONFIGS[0])
+    model = GPT(cfg).eval()
+    idx = torch.randint(cfg.vocab_size, (2, 6))
+    x = torch.randn(2, 6, cfg.n_embd)
+    block, attn = Block(cfg), MultiHeadSelfAttention(cfg.n_embd, cfg.n_head)
+    assert isinstance(model(idx), torch.Tensor)
+    assert isinstance(block(x), torch.Tensor) and block(x).shape == x.shape
+    assert isinstance(attn(x), torch.Tensor) and attn(x).shape == x.shape
+    logits, weights = model(idx, return_attention=True)
+    assert isinstance(weights, list) and len(weights) == cfg.n_layer
+    y, w = block(x, return_attention=True)
+    torch.testing.assert_close(y, block(x))
+    assert w.shape == (2, cfg.n_head, 6, 6)
+    y, w = attn(x, return_attention=True)
+    torch.testing.assert_close(y, attn(x), atol=1e-6, rtol=0)
+
+
+def test_last_token_only_is_the_last_row_of_the_full_logits():
+    model = GPT(GPTConfig(**TINY_CONFIGS[1])).eval()
+    idx = torch.randint(97, (3, 9))
+    with torch.no_grad():
+        full, last = model(idx), model(idx, last_token_only=True)
+    assert last.shape == (3, 1, 97)
+    torch.testing.assert_close(last, full[:, -1:], atol=1e-6, rtol=0)
+
+
+def test_kv_cache_prefill_then_decode_equals_recomputing():
+    model = GPT(GPTConfig(**TINY_CONFIGS[3])).eval()
+    idx = torch.randint(128, (2, 12))
+    cache = model.new_kv_cache(2)
+    with torch.no_grad():
+        full = model(idx)
+        steps = [model(idx[:, :7], kv_cache=cache)]  # prefill
+        assert cache.lengths == [7] * model.config.n_layer and cache.length == 7
+        for t in range(7, 12):  # decode one token at a time
+            steps.append(model(idx[:, t : t + 1], kv_cache=cache))
+    torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=0)
+    assert cache.length == 12  # the cache advanced itself: no caller had to
+    n = model.config
+    assert cache.memory_bytes() == 2 * n.n_layer * 2 * n.n_head * n.n_positions * n.head_dim * 4
+
+
+def test_a_block_without_a_layer_index_refuses_a_cache():
+    cfg = GPTConfig(**TINY_CONFIGS[0])
+    model = GPT(cfg)
+    assert [b.layer_idx for b in model.h] == list(range(cfg.n_layer))
+    with pytest.raises(ValueError, match=r"no layer_idx.*build it with layer_idx=i"):
+        Block(cfg)(torch.randn(1, 3, cfg.n_embd), model.new_kv_cache(1))
+    cache = model.new_kv_cache(1)
+    x = torch.randn(1, 3, cfg.n_embd)
+    model.h[1](x, cache)  # layer 1 writes its own slot only
+    assert cache.lengths == [0, 3] and cache.length == 0
+
+
+def test_activations_are_modules_and_the_tanh_gelu_has_one_entry():
+    from helpers.model import ACTIVATIONS
+
+    block = Block(GPTConfig(**TINY_CONFIGS[0]))
+    assert "GELU(approximate='tanh')" in repr(block)
+    assert "gelu_pytorch_tanh" not in ACTIVATIONS
+    x = torch.randn(2, 4, 24)
+    torch.manual_seed(0)
+    a = Block(GPTConfig(**TINY_CONFIGS[0], activation_function="gelu_pytorch_tanh"))
+    torch.manual_seed(0)
+    b = Block(GPTConfig(**TINY_CONFIGS[0]))
+    torch.testing.assert_close(a(x), b(x))
+
+
+def test_init_weights_is_gpt2s_initialisation():
+    model = GPT(GPTConfig(vocab_size=2000, n_positions=64, n_embd=256, n_layer=12, n_head=4))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(3.0)
+    model.init_weights()
+    assert model.h[0].attn.c_attn.bias.abs().max() == 0 and (model.ln_f.weight == 1).all()
+    assert abs(model.wte.weight.std().item() - 0.02) < 1e-3
+    assert abs(model.h[5].mlp.c_proj.weight.std().item() - 0.02 / 24**0.5) < 3e-4

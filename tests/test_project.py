@@ -44,11 +44,49 @@ def test_constraints_agree_with_pyproject():
         assert locked.get(name) == version, name
 
 
-@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
-def test_notebooks_are_executed_and_use_the_project_kernel(notebook):
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks").glob("solutions/*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_executed_in_order_in_the_projects_python(notebook):
     import json
 
     nb = json.loads(notebook.read_text())
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert code and all(c.get("execution_count") for c in code), "execute it: make execute"
-    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    counts = [c.get("execution_count") for c in code]
+    assert counts == list(range(1, len(code) + 1)), "run it top to bottom: make execute NB=..."
+    assert nb["metadata"]["language_info"]["version"].startswith("3.11"), "execute it in .venv"
+    errors = [o for c in code for o in c["outputs"] if o["output_type"] == "error"]
+    expected = [c for c in code if "raises-exception" in c["metadata"].get("tags", [])]
+    assert len(errors) <= len(expected), "only cells tagged raises-exception may store an error"
+    for cell in code:
+        source = "".join(cell["source"])
+        assert "NBVAL_" not in source, "nbval markers are cell tags, not comments in teaching code"
+        if "nbval-ignore-output" in cell["metadata"].get("tags", []):
+            assert cell["metadata"].get("nbval_ignore_reason"), "an ignored output needs a reason"
+        text = json.dumps(cell["outputs"])
+        assert "/work/" not in text and "/home/" not in text, "a stored output shows a local path"
+
+
+def test_data_is_found_without_the_repository_layout(tmp_path, monkeypatch):
+    from helpers import data
+
+    installed = tmp_path / "share" / data.CORPUS_NAME
+    installed.parent.mkdir()
+    installed.write_text("to be or not to be", encoding="utf-8")
+    monkeypatch.setattr(data, "CORPUS_LOCATIONS", (tmp_path / "missing.txt", installed))
+    assert data.load_text() == "to be or not to be"
+    monkeypatch.setattr(data, "CORPUS_LOCATIONS", (tmp_path / "missing.txt",))
+    with pytest.raises(FileNotFoundError, match=r"pass its path: load_text\('path/to"):
+        data.load_text()
+    with pytest.raises(FileNotFoundError, match="pass the path of a UTF-8 text file"):
+        data.load_text(tmp_path / "nope.txt")
+
+
+def test_a_regular_install_ships_the_corpus_where_load_text_looks():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    files = project["tool"]["setuptools"]["data-files"]["share/gpt2-step-by-step"]
+    assert files == ["data/tinyshakespeare.txt"] and (ROOT / files[0]).is_file()
+    from helpers import data
+
+    assert data.CORPUS_LOCATIONS[1].parts[-3:] == ("share", "gpt2-step-by-step", data.CORPUS_NAME)

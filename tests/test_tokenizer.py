@@ -49,3 +49,39 @@ def test_gpt2_tokenizer_when_available():
         pytest.skip("GPT-2's tokenizer is not cached here (offline): error message checked")
     assert tok.vocab_size == 50257
     assert tok.decode(tok.encode("Hello world")) == "Hello world"
+
+
+def test_every_tokenizer_refuses_non_text_and_saves():
+    from helpers.tokenizer import HFTokenizer
+
+    class FakeHF:  # stands in for a transformers tokenizer: no download needed
+        def __len__(self):
+            return 3
+
+        def encode(self, text):
+            return [0] * len(text)
+
+        def decode(self, idx):
+            return "a" * len(idx)
+
+    for tok in (CharTokenizer.from_text(SAMPLE), BPETokenizer.train(SAMPLE, vocab_size=270),
+                HFTokenizer(FakeHF(), "gpt2")):
+        with pytest.raises(TypeError, match=r"encode takes a str, got bytes; decode turns token ids"):
+            tok.encode(b"hear me")
+        with pytest.raises(ValueError, match=r"token ids \[-1\] are outside 0\.\."):
+            tok.decode([-1])
+        assert tok.to_dict()["kind"] == tok.kind
+    assert HFTokenizer(FakeHF(), "gpt2-medium").to_dict() == {"kind": "hf", "name": "gpt2-medium"}
+
+
+def test_a_saved_gpt2_tokenizer_names_what_it_needs_offline(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    (tmp_path / "t.json").write_text(json.dumps({"kind": "hf", "name": "gpt2"}))
+    with pytest.raises(OSError, match="GPT-2's tokenizer 'gpt2' is not in the Hugging Face cache"):
+        load_tokenizer(tmp_path / "t.json")
+    (tmp_path / "u.json").write_text(json.dumps({"kind": "sentencepiece"}))
+    with pytest.raises(ValueError, match="unknown tokenizer kind 'sentencepiece'; expected 'char', 'bpe' or 'hf'"):
+        load_tokenizer(tmp_path / "u.json")

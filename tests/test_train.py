@@ -118,8 +118,11 @@ def test_truncated_or_missing_checkpoint_gives_clear_error(corpus, tmp_path):
     weights.unlink()
     with pytest.raises(CheckpointError, match="incomplete"):
         load_checkpoint(path)
-    with pytest.raises(FileNotFoundError, match="no checkpoint folder"):
-        load_checkpoint(tmp_path / "nowhere")
+    nowhere = tmp_path / "nowhere"
+    with pytest.raises(FileNotFoundError) as e:
+        load_checkpoint(nowhere)
+    assert str(e.value) == (f"no checkpoint folder at {nowhere}; train one with "
+                            f"`python -m helpers.train --out {nowhere}`")
     (path / "model.safetensors").write_bytes(b"")
     (path / "config.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="config.json is corrupt"):
@@ -154,3 +157,55 @@ def test_command_line_trains_and_exports(tmp_path, capsys):
     model, tok, _ = load_checkpoint(tmp_path / "export")
     assert not (tmp_path / "export" / "optimizer.safetensors").exists()
     assert model.config.n_positions == 16 and tok.vocab_size == model.config.vocab_size
+
+
+def test_a_foreign_folder_is_not_taken_for_a_checkpoint(corpus, tmp_path):
+    import json
+
+    tok, _, _ = corpus
+    path = save_checkpoint(tmp_path / "ckpt", tiny_model(tok.vocab_size), tok)
+    (path / "config.json").write_text(json.dumps({"n_embd": 32, "model_type": "gpt2"}))
+    with pytest.raises(CheckpointError, match=r"not a checkpoint of this project \(format None"):
+        load_checkpoint(path)
+
+
+def test_an_export_writes_its_training_record_in_the_same_atomic_step(corpus, tmp_path, monkeypatch):
+    import helpers.checkpoint as ckpt
+
+    tok, _, _ = corpus
+    model = tiny_model(tok.vocab_size)
+    path = save_checkpoint(tmp_path / "export", model, tok, extra_json={"training.json": {"steps": 1}})
+    assert (path / "training.json").exists()
+    real = ckpt._write_json
+
+    def fail_on_the_record(file, obj):
+        if file.name == "training.json":
+            raise OSError("disk full")
+        real(file, obj)
+
+    monkeypatch.setattr(ckpt, "_write_json", fail_on_the_record)
+    with pytest.raises(OSError):
+        save_checkpoint(path, tiny_model(tok.vocab_size), tok, extra_json={"training.json": {"steps": 2}})
+    import json
+
+    assert json.loads((path / "training.json").read_text()) == {"steps": 1}  # the old export, whole
+
+
+def test_train_takes_a_masked_lm_batch_and_loss(corpus):
+    from functools import partial
+
+    from helpers.objectives import masked_lm_batch, masked_lm_loss
+
+    tok, train_data, val_data = corpus
+    torch.manual_seed(0)
+    V = tok.vocab_size + 1  # one more id for [MASK]
+    model = GPT(GPTConfig(vocab_size=V, n_positions=32, n_embd=32, n_layer=2, n_head=2, causal=False))
+    batches = partial(masked_lm_batch, mask_token_id=V - 1, vocab_size=V)
+    cfg = TrainConfig(max_iters=120, batch_size=16, n_positions=32, eval_interval=60, eval_iters=4,
+                      warmup_iters=10, learning_rate=3e-3)
+    state = train(model, train_data, val_data, cfg, progress=False, batch_fn=batches,
+                  loss_fn=masked_lm_loss)
+    first, last = state.history[0]["val_loss"], state.history[-1]["val_loss"]
+    assert first < math.log(V) and last < first  # it learns to fill in the blanks
+    x, y = batches(val_data, 32, 4, torch.Generator().manual_seed(0))
+    assert (y != -100).any() and (x == V - 1).any()
