@@ -1,6 +1,7 @@
 """Training a GPT: the loop, loss evaluation, resume, and a command line.
 
     python -m helpers.train --out checkpoints/char --max-iters 2000   # see --help
+    torchrun --nproc_per_node=4 -m helpers.train --out ...            # the same on 4 processes
 
 The loop takes any batch function and loss function (causal LM by default; notebook 01 trains
 a masked LM with it). Checkpoints are `helpers.checkpoint` folders, written atomically.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from helpers import distributed
 from helpers.checkpoint import CheckpointError, load_checkpoint, load_optimizer_state, save_checkpoint
 from helpers.data import get_batch, load_text, train_val_split
 from helpers.model import GPT, GPTConfig, eval_mode
@@ -85,11 +87,12 @@ def loss_on_random_batches(
     loss_fn: LossFn = causal_lm_loss,
 ) -> float:
     """An estimate: the mean loss over `iters` random batches (quick, for progress reports)."""
+    device = next(model.parameters()).device
     with eval_mode(model):
         losses = []
         for _ in range(iters):
             x, y = batch_fn(data, n_positions, batch_size, generator)
-            losses.append(loss_fn(model(x), y).item())
+            losses.append(loss_fn(model(x.to(device)), y.to(device)).item())
     return sum(losses) / len(losses)
 
 
@@ -104,7 +107,7 @@ def loss_on_whole_text(
     """
     n_positions = n_positions or model.config.n_positions
     stride = max(1, n_positions // 2)
-    data = data.long()
+    data = data.long().to(next(model.parameters()).device)
     starts = list(range(0, max(1, len(data) - n_positions), stride))
     total, count = 0.0, 0
     with eval_mode(model):
@@ -147,12 +150,20 @@ def train(
     are estimated and recorded; every checkpoint_interval steps (and at the end) a checkpoint
     goes to out_dir. With resume=True the run continues from out_dir's checkpoint: weights,
     optimizer, step, history. The model's train/eval mode is restored when this returns or raises.
+
+    Under `torchrun` every process draws the same global batch and trains on its own shard of
+    it (`DistributedDataParallel` averages the gradients), so N processes compute what one
+    process computes on the whole batch; only rank 0 evaluates, logs and writes checkpoints.
+    Batches go to the device the model is on.
     """
     from tqdm.auto import tqdm
 
     if config.n_positions > model.config.n_positions:
         raise ValueError(f"TrainConfig.n_positions = {config.n_positions} exceeds the model's "
                          f"context n_positions = {model.config.n_positions}; lower it")
+    distributed.check_divisible(config.batch_size)
+    main_process = distributed.is_main_process()
+    device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(config.seed)
     eval_generator = torch.Generator().manual_seed(config.seed + 1)
     optimizer = make_optimizer(model, config)
@@ -166,17 +177,23 @@ def train(
         return loss_on_random_batches(model, data, config.n_positions, config.batch_size,
                                       config.eval_iters, eval_generator, batch_fn, loss_fn)
 
+    forward = model  # what computes the loss: the model itself, or its DDP wrapper
+    if distributed.world_size() > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        forward = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
     was_training = model.training
     model.train()
     start_time = time.perf_counter() - state.elapsed_seconds
     bar = tqdm(range(state.step, config.max_iters), initial=state.step, total=config.max_iters,
-               desc="training", disable=not progress)
+               desc="training", disable=not progress or not main_process)
     try:
         for it in bar:
             for group in optimizer.param_groups:
                 group["lr"] = config.lr_at(it)
-            x, y = batch_fn(train_data, config.n_positions, config.batch_size, generator)
-            loss = loss_fn(model(x), y)
+            x, y = batch_fn(train_data, config.n_positions, config.batch_size, generator)  # (B, T)
+            x, y = distributed.shard(x).to(device), distributed.shard(y).to(device)  # this rank's rows
+            loss = loss_fn(forward(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:
@@ -187,14 +204,16 @@ def train(
             last = state.step == config.max_iters
             out_of_time = (config.max_minutes is not None
                            and state.elapsed_seconds > 60 * config.max_minutes)
-            if state.step % config.eval_interval == 0 or last or out_of_time:
+            if main_process and (state.step % config.eval_interval == 0 or last or out_of_time):
                 record = {"step": state.step, "train_loss": estimate(train_data),
                           "val_loss": estimate(val_data), "time": round(state.elapsed_seconds, 1)}
                 state.history.append(record)
                 bar.set_postfix(train=f"{record['train_loss']:.3f}", val=f"{record['val_loss']:.3f}")
             if out_dir is not None and (state.step % config.checkpoint_interval == 0 or last
                                         or out_of_time):
-                save_checkpoint(out_dir, model, tokenizer, optimizer, asdict(state), generator)
+                if main_process:
+                    save_checkpoint(out_dir, model, tokenizer, optimizer, asdict(state), generator)
+                distributed.barrier()  # nobody runs ahead of the checkpoint it may resume from
             if out_of_time:
                 break
     finally:
@@ -237,6 +256,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--export", default=None, help="also write a weights-only copy here")
     p.add_argument("--export-dtype", choices=["float32", "float16", "bfloat16"], default="float32")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                   help="where to train (auto: CUDA, then MPS, then the CPU)")
     for f in TrainConfig.__dataclass_fields__.values():
         flags = ["--" + f.name.replace("_", "-")]
         if f.name == "n_positions":
@@ -248,7 +269,18 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    device = distributed.init_process_group(distributed.resolve_device(args.device))
+    try:
+        _run(args, device)
+    finally:
+        distributed.destroy_process_group()
+
+
+def _run(args: argparse.Namespace, device: torch.device) -> None:
+    """The command line's work, in every process: data, model, train, and on rank 0 the report."""
+    main_process = distributed.is_main_process()
+    say = print if main_process else (lambda *a, **k: None)
+    torch.manual_seed(args.seed)  # the same initial weights in every process
 
     text = load_text(args.data)
     train_text, val_text = train_val_split(text)
@@ -264,10 +296,13 @@ def main(argv: list[str] | None = None) -> None:
     mconf = GPTConfig(vocab_size=tokenizer.vocab_size, n_positions=args.n_positions,
                       n_embd=args.n_embd, n_layer=args.n_layer, n_head=args.n_head,
                       dropout=args.dropout)
-    model = GPT(mconf)
-    print(f"{model.num_parameters():,} parameters, {tokenizer.kind} tokenizer of "
-          f"{tokenizer.vocab_size} tokens, {len(train_data):,} training tokens")
+    model = GPT(mconf).to(device)
+    say(f"{model.num_parameters():,} parameters, {tokenizer.kind} tokenizer of "
+        f"{tokenizer.vocab_size} tokens, {len(train_data):,} training tokens, "
+        f"{distributed.world_size()} process(es) on {device.type}")
     state = train(model, train_data, val_data, tconf, args.out, tokenizer, resume=args.resume)
+    if not main_process:
+        return
     nats_per_token = loss_on_whole_text(model, val_data, args.n_positions)
     nats_per_char = nats_per_token * len(val_data) / len(val_text)
     print(f"step {state.step}, {state.elapsed_seconds / 60:.1f} min; validation loss "
