@@ -1,43 +1,217 @@
 """The notebook glue: figures that display as pictures, and controls that redraw a figure.
 
 Kept apart from `helpers.viz` (which only draws) so the drawing code reads without IPython.
+Nothing here imports matplotlib, IPython or ipywidgets until a function needs them.
 """
 
 from __future__ import annotations
 
+import io
+import time
+from collections.abc import Callable
+from typing import Any
+
+RETINA = 2  # a figure's PNG has 2 pixels per CSS pixel: sharp on high-DPI screens and zoomed in
+PNG_COMPRESSION = 1  # zlib level: fast to write, and a figure's PNG is small at any level
+BOX_CLASS = "helpers-interactive"  # marks a show_interactive box for the keyboard script below
+
+# JupyterLab runs its command-mode shortcuts on every key pressed in a notebook that is not
+# typed into a text field: with a dropdown, a slider or a button of a widget focused, ↑ and ↓
+# moved the cell selection (and scrolled the notebook), A inserted a cell, and so on. Lumino
+# (JupyterLab's toolkit) skips its shortcuts for a key event whose target carries the
+# attribute `data-lm-suppress-shortcuts`; ipywidgets gives Python no way to put an attribute
+# on the <select> or <button> inside a control, so this script marks the focused element when
+# a key goes down in a show_interactive box (key chords such as Ctrl+S and Shift+Enter still
+# reach JupyterLab). The browser then does what the control expects:
+# a dropdown moves to the next option, a slider handle steps (noUiSlider handles its keys).
+# Buttons and checkboxes have no arrow-key behaviour of their own, so the browser would scroll
+# the notebook; here ↑/↓/←/→ pick the previous/next of a row of toggle buttons (as in a radio
+# group) and flip a checkbox or a single toggle button, and the page does not scroll.
+# It runs once per page, from a hidden Output widget in the box (ipywidgets' Output area is
+# trusted, so JupyterLab runs it; the notebook file stores no script). Without it (another
+# front end) the controls still work with the mouse.
+KEYBOARD_SCRIPT = """
+(() => {
+  if (window.helpersInteractiveKeys) return;
+  window.helpersInteractiveKeys = true;
+  const STEP = {ArrowUp: -1, ArrowLeft: -1, ArrowDown: 1, ArrowRight: 1};
+  window.addEventListener('keydown', (event) => {
+    const target = event.target;
+    if (!(target instanceof Element) || !target.closest('.BOX_CLASS')) return;
+    const chord = event.altKey || event.ctrlKey || event.metaKey
+      || (event.shiftKey && event.key === 'Enter');  // Ctrl+S, Shift+Enter... still reach JupyterLab
+    if (chord) target.removeAttribute('data-lm-suppress-shortcuts');
+    else target.setAttribute('data-lm-suppress-shortcuts', 'true');
+    if (chord || !Object.hasOwn(STEP, event.key)) return;
+    const group = target.closest('.widget-toggle-buttons');
+    if (group && target.tagName === 'BUTTON') {
+      event.preventDefault();
+      const buttons = [...group.querySelectorAll('button:not(:disabled)')];
+      const now = buttons.findIndex((b) => b.classList.contains('mod-active'));
+      const next = buttons[(Math.max(now, 0) + STEP[event.key] + buttons.length) % buttons.length];
+      next.click();
+      next.focus();
+    } else if (target.matches('input[type=checkbox], button.widget-toggle-button')) {
+      event.preventDefault();
+      target.click();
+    } else if (target.tagName === 'BUTTON') {
+      event.preventDefault();
+    }
+  }, true);
+})();
+""".replace("BOX_CLASS", BOX_CLASS)
+
 
 def enable_notebook_display() -> None:
-    """In a Jupyter kernel, make a returned Figure show as a PNG picture (not just its text).
+    """In a Jupyter kernel, make a returned Figure show as a retina PNG (not just its text).
 
     pyplot's inline backend does this only once pyplot has drawn something; figures here are
     made without pyplot (so each shows once, as the cell's value), so register the format.
+    A user's own choice of SVG, JPEG or PDF is left alone.
     """
     try:
         from IPython import get_ipython
-        from IPython.core.pylabtools import select_figure_formats
+        from IPython.core.pylabtools import retina_figure, select_figure_formats
     except ImportError:
         return
     from matplotlib.figure import Figure
 
     ip = get_ipython()
-    if ip is not None and Figure not in ip.display_formatter.formatters["image/png"].type_printers:
-        select_figure_formats(ip, {"png"})  # leaves an inline backend already set up alone
+    if ip is None:
+        return
+    formatters = ip.display_formatter.formatters
+    png = formatters["image/png"].type_printers.get(Figure)
+    if getattr(png, "func", None) is retina_figure:
+        return
+    others = {fmt for fmt, mime in (("svg", "image/svg+xml"), ("jpeg", "image/jpeg"),
+                                    ("pdf", "application/pdf"))
+              if Figure in formatters[mime].type_printers}
+    if png is None and others:
+        return  # the user asked for other formats only
+    select_figure_formats(ip, {"retina", *others})
 
 
+def figure_png(fig, scale: int = RETINA) -> tuple[bytes, int]:
+    """Render `fig` as PNG bytes at `scale` pixels per CSS pixel; returns (png, CSS width).
 
-def show_interactive(draw, **controls):
-    """Connect ipywidgets `controls` to `draw(**values) -> Figure`; the figure is redrawn in
-    an Output widget whenever a control moves. Returns the widget box to display."""
+    Draws once with Agg (no tight bounding box, which would draw twice: the series' figures
+    use constrained layout and have no margin to trim) and compresses lightly for speed.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    dpi = fig.dpi
+    canvas = FigureCanvasAgg(fig)
+    fig.set_dpi(dpi * scale)
+    try:
+        canvas.draw()
+        width, height = canvas.get_width_height(physical=True)
+        pixels = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        out = io.BytesIO()
+        pixels.save(out, format="png", compress_level=PNG_COMPRESSION)
+    finally:
+        fig.set_dpi(dpi)
+    return out.getvalue(), round(width / scale)
+
+
+class _Redraw:
+    """Draws the figure for the controls' current values, one drawing at a time.
+
+    The drawing runs inside the kernel's handling of the control's message, so the kernel is
+    busy meanwhile, and ipywidgets' front end holds back that control's further changes and
+    sends only the newest when the kernel is idle again: a drag or a held key costs one
+    drawing per drawing time, of the latest value, never a queue of stale ones. A change of
+    values already on screen (04's length slider also moving the query slider) draws nothing.
+    """
+
+    def __init__(self, draw: Callable[..., Any], controls: dict, image, errors) -> None:
+        self.draw, self.controls, self.image, self.errors = draw, controls, image, errors
+        self.busy = self.pending = False
+        self.drawn: dict | None = None  # the values of the figure on screen
+        self.count = 0  # figures drawn (read by tests)
+        self.seconds = 0.0  # how long the last one took to draw and encode
+
+    def values(self) -> dict:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def request(self, change: Any = None) -> None:
+        """Draw the latest values (called when a control's value changes)."""
+        if self.busy:  # a control moved while drawing (by draw itself): draw again after
+            self.pending = True
+            return
+        self.busy = True
+        try:
+            self.pending = True
+            while self.pending:
+                self.pending = False
+                self.render()
+        finally:
+            self.busy = False
+
+    def render(self, raise_errors: bool = False) -> None:
+        """Draw the figure for the current values and replace the picture in place."""
+        values = self.values()
+        if _same(values, self.drawn):
+            return  # e.g. a second control that moved with the first, already drawn
+        start = time.perf_counter()
+        try:
+            png, width = figure_png(_as_figure(self.draw(**values)))
+        except Exception:  # shown under the controls, as a cell would show it
+            if raise_errors:
+                raise
+            import traceback
+
+            self.errors.outputs = ()
+            self.errors.append_stderr(traceback.format_exc())
+            self.drawn = None
+            return
+        with self.image.hold_sync():  # one message: the picture and its display width
+            self.image.value = png
+            self.image.width = str(width)
+        if self.errors.outputs:
+            self.errors.outputs = ()
+        self.drawn = values
+        self.count += 1
+        self.seconds = time.perf_counter() - start
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. arrays as values: compare as different
+        return False
+
+
+def _as_figure(fig):
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"draw(**values) must return a matplotlib Figure, got {type(fig).__name__}")
+    return fig
+
+
+def show_interactive(draw: Callable[..., Any], **controls):
+    """Connect ipywidgets `controls` to `draw(**values) -> Figure`: returns a box (controls
+    above the figure) whose picture is redrawn in place, for the latest values, when a
+    control moves. Every control works from the keyboard (Tab to it, then ↑/↓)."""
     import ipywidgets as widgets
-    from IPython.display import display
 
-    out = widgets.Output()
-
-    def update(**values):
-        fig = draw(**values)
-        with out:
-            out.clear_output(wait=True)
-            display(fig)
-
-    widgets.interactive_output(update, controls)
-    return widgets.VBox([widgets.HBox(list(controls.values())), out])
+    for name, control in controls.items():
+        if not isinstance(control, widgets.ValueWidget):
+            raise TypeError(f"control {name!r} must be an ipywidgets control with a value, "
+                            f"e.g. widgets.IntSlider(...), got {type(control).__name__}")
+    image = widgets.Image(format="png")
+    errors = widgets.Output()
+    keyboard = widgets.Output(layout=widgets.Layout(display="none"))
+    keyboard.outputs = ({"output_type": "display_data", "metadata": {},
+                         "data": {"application/javascript": KEYBOARD_SCRIPT,
+                                  "text/plain": "(keyboard support for the controls)"}},)
+    redraw = _Redraw(draw, controls, image, errors)
+    redraw.render(raise_errors=True)  # before display, so the box appears with its figure
+    for control in controls.values():
+        control.observe(redraw.request, names="value")
+    row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+    box = widgets.VBox([row, image, errors, keyboard])
+    box.add_class(BOX_CLASS)
+    box.redraw = redraw  # for tests and for curious readers: box.redraw.count
+    return box

@@ -1,29 +1,42 @@
 """Every notebook in a real JupyterLab, driven by Chromium: Run All gives no unexpected error,
-widgets render and redraw their figure when a control moves, and no request leaves the machine.
+every control of every interactive figure moves from the keyboard and redraws its figure
+without moving the notebook, and no request leaves the machine.
 
 Needs Debian's chromium (`apt-get install chromium`, or CHROMIUM=/path/to/chrome). Without it
 these tests are skipped, unless REQUIRE_BROWSER_TESTS=1 (set by .ci/run) turns that into a
 failure. The notebooks are copied to a temporary folder first, so autosave never touches them.
+
+The time from a key press to the new figure on screen is measured for every control and
+printed as a table at the end of the run (`pytest tests/test_browser_lab.py`); it is
+reported, not asserted, since it depends on the machine. One notebook:
+`pytest tests/test_browser_lab.py -k 04_masked`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOK_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")) + sorted(
+    NOTEBOOK_DIR.glob("solutions/*.ipynb"))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 TOKEN = "browser-test-token"
+STEPS = 3  # key presses each way per control, each timed; then a burst of STEPS presses
+LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
 
 
 def _require_browser() -> None:
@@ -41,160 +54,559 @@ def _require_browser() -> None:
         pytest.skip(missing)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# ---------------------------------------------------------------------------------------------
+# show_interactive's contract, checked without a browser
+# ---------------------------------------------------------------------------------------------
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def _explorer(on_length=None):
+    """A small mask explorer like 04's: length and query sliders, a fill toggle."""
+    import ipywidgets as widgets
+
+    from helpers import causal_mask
+    from helpers.viz import plot_mask_stages
+    from helpers.widgets import show_interactive
+
+    scores = torch_randn(6)
+    calls = []
+
+    def draw(T, query, fill):
+        calls.append((T, query, fill))
+        return plot_mask_stages(scores[:T, :T], causal_mask(T), list("abcdef")[:T],
+                                fill=float(fill), query=min(query, T - 1))
+
+    length = widgets.IntSlider(value=6, min=1, max=6)
+    query = widgets.IntSlider(value=5, min=0, max=5)
+    if on_length:
+        length.observe(lambda change: on_length(query, change["new"]), names="value")
+    fill = widgets.ToggleButtons(options=["-inf", "0"])
+    box = show_interactive(draw, T=length, query=query, fill=fill)
+    return box, calls, (length, query, fill)
+
+
+def torch_randn(n: int):
+    import torch
+
+    return torch.randn(n, n, generator=torch.Generator().manual_seed(0))
+
+
+def test_show_interactive_updates_one_image_in_place_at_retina_resolution():
+    import ipywidgets as widgets
+
+    from helpers.widgets import BOX_CLASS, KEYBOARD_SCRIPT
+
+    box, calls, (length, query, fill) = _explorer()
+    row, image, errors, keyboard = box.children
+    assert list(row.children) == [length, query, fill]
+    assert isinstance(image, widgets.Image) and image.format == "png"
+    assert calls == [(6, 5, "-inf")] and box.redraw.count == 1  # drawn before it is shown
+    width, height = _png_size(image.value)
+    assert image.width == str(width // 2) and int(image.width) <= 840  # CSS px = pixels / 2
+    first = image.value
+    fill.value = "0"
+    assert box.children[1] is image and image.value != first  # the same widget, a new picture
+    assert calls[-1] == (6, 5, "0")
+    assert BOX_CLASS in box._dom_classes and keyboard.layout.display == "none"
+    assert keyboard.outputs[0]["data"]["application/javascript"] == KEYBOARD_SCRIPT
+    assert "data-lm-suppress-shortcuts" in KEYBOARD_SCRIPT
+
+
+def test_show_interactive_draws_a_change_of_two_controls_once():
+    # 04's length slider lowers the query slider's maximum, which moves the query slider too
+    box, calls, (length, query, fill) = _explorer(
+        on_length=lambda query, T: setattr(query, "max", T - 1))
+    length.value = 3
+    assert query.value == 2
+    assert calls == [(6, 5, "-inf"), (3, 2, "-inf")]  # not (3, 5) first: no stale drawing
+    query.value = 2  # no change, no drawing
+    assert box.redraw.count == 2
+
+
+def test_show_interactive_shows_an_error_under_the_controls_and_recovers():
+    import ipywidgets as widgets
+
+    from helpers.viz import plot_mask
+    from helpers.widgets import show_interactive
+
+    def draw(n):
+        if n == 0:
+            raise ValueError("n must be positive")
+        from helpers import causal_mask
+
+        return plot_mask(causal_mask(n))
+
+    slider = widgets.IntSlider(value=2, min=0, max=4)
+    box = show_interactive(draw, n=slider)
+    image, errors = box.children[1], box.children[2]
+    picture = image.value
+    slider.value = 0
+    assert "n must be positive" in errors.outputs[0]["text"] and image.value == picture
+    slider.value = 3
+    assert errors.outputs == () and image.value != picture
+    with pytest.raises(ValueError, match="positive"):  # a first drawing that fails raises
+        show_interactive(draw, n=widgets.IntSlider(value=0))
+    with pytest.raises(TypeError, match="must return a matplotlib Figure"):
+        show_interactive(lambda n: None, n=widgets.IntSlider())
+    with pytest.raises(TypeError, match="ipywidgets control"):
+        show_interactive(draw, n=3)
+
+
+# ---------------------------------------------------------------------------------------------
+# The server: JupyterLab on loopback, isolated from the user's Jupyter settings
+# ---------------------------------------------------------------------------------------------
+
+SETTINGS = {
+    "notebook-extension/tracker": {"windowingMode": "none"},  # keep every cell in the DOM
+    "extensionmanager-extension/plugin": {"enabled": False},  # no avatars from the web
+    "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+
+def _write_settings(folder: Path) -> None:
+    for plugin, value in SETTINGS.items():
+        package, name = plugin.split("/")
+        (folder / f"@jupyterlab/{package}").mkdir(parents=True, exist_ok=True)
+        (folder / f"@jupyterlab/{package}/{name}.jupyterlab-settings").write_text(json.dumps(value))
+
+
+def _get(url: str, timeout: float = 5.0) -> bytes:
+    request = urllib.request.Request(url, headers={"Authorization": f"token {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.read()
+
+
+@contextlib.contextmanager
+def running_lab(root_dir: Path, tmp: Path, attempts: int = 3) -> Iterator[str]:
+    """A JupyterLab server serving `root_dir`; yields its base URL.
+
+    The server picks its own free port (port 0) and the test reads it from the server's
+    runtime file (jpserver-PID.json in JUPYTER_RUNTIME_DIR): no port is chosen here and then
+    bound later by another process. Should the server still fail to start, it is retried.
+    """
+    _write_settings(tmp / "settings")
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
+               JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+               IPYTHONDIR=str(tmp / "ipython"), MPLCONFIGDIR=str(tmp / "mpl"))
+    env.pop("MPLBACKEND", None)  # Agg inherited by the kernel would break inline figures
+    jupyter = Path(sys.executable).parent / "jupyter"
+    command = [str(jupyter), "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+               "--ServerApp.port=0", "--ServerApp.port_retries=0",
+               f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root_dir}",
+               "--LabApp.news_url=None",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True"]
+    log_path = tmp / "server.log"
+    for _ in range(attempts):
+        shutil.rmtree(tmp / "runtime", ignore_errors=True)
+        with open(log_path, "w") as log:
+            server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                base = _wait_until_serving(server, tmp / "runtime")
+                if base is not None:
+                    yield base
+                    return
+            finally:
+                server.terminate()
+                try:
+                    server.wait(15)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
+    pytest.fail(f"JupyterLab did not start in {attempts} attempts:\n" + log_path.read_text()[-3000:])
+
+
+def _wait_until_serving(server: subprocess.Popen, runtime: Path, timeout: float = 120) -> str | None:
+    """The base URL once the server answers /api/status; None if it exited first."""
+    deadline = time.monotonic() + timeout
+    base = None
+    while time.monotonic() < deadline and server.poll() is None:
+        if base is None:
+            for info in runtime.glob("jpserver-*.json"):
+                with contextlib.suppress(ValueError, OSError):
+                    port = json.loads(info.read_text())["port"]
+                    base = f"http://127.0.0.1:{port}"
+        if base is not None:
+            with contextlib.suppress(OSError):
+                _get(f"{base}/api/status", timeout=2)
+                return base
+        time.sleep(0.3)
+    return None
+
+
+def _shut_down_kernels(base: str) -> None:
+    """Stop the kernels a notebook started, so the next notebook has the machine to itself."""
+    for session in json.loads(_get(f"{base}/api/sessions")):
+        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}", method="DELETE",
+                                         headers={"Authorization": f"token {TOKEN}"})
+        urllib.request.urlopen(request).close()
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A JupyterLab server on loopback, isolated from the user's own Jupyter settings."""
+    """A JupyterLab server on a copy of notebooks/."""
     _require_browser()
     tmp = tmp_path_factory.mktemp("lab")
-    shutil.copytree(ROOT / "notebooks", tmp / "notebooks")
-    settings = tmp / "settings"
-    for plugin, value in {
-        "notebook-extension/tracker": {"windowingMode": "none"},  # keep every cell in the DOM
-        "extensionmanager-extension/plugin": {"enabled": False},  # no avatars from the web
-        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-    }.items():
-        package, name = plugin.split("/")
-        folder = settings / f"@jupyterlab/{package}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{name}.jupyterlab-settings").write_text(json.dumps(value))
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), JUPYTER_CONFIG_DIR=str(tmp / "config"),
-               JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), IPYTHONDIR=str(tmp / "ipython"),
-               MPLCONFIGDIR=str(tmp / "mpl"))
-    port = _free_port()
-    jupyter = Path(sys.executable).parent / "jupyter"
-    log = open(tmp / "server.log", "w")  # closed in the finally below
-    server = subprocess.Popen(
-        [str(jupyter), "lab", "--no-browser", "--allow-root", f"--ServerApp.port={port}",
-         "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0",
-         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={tmp / 'notebooks'}",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.extension_manager=readonly", "--LabApp.expose_app_in_browser=True"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                request = urllib.request.Request(f"{base}/api/status",
-                                                 headers={"Authorization": f"token {TOKEN}"})
-                urllib.request.urlopen(request, timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    pytest.fail("JupyterLab did not start:\n" + (tmp / "server.log").read_text()[-3000:])
-                time.sleep(0.5)
+    shutil.copytree(NOTEBOOK_DIR, tmp / "notebooks")
+    with running_lab(tmp / "notebooks", tmp) as base:
         yield base
-    finally:
-        server.terminate()
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """Headless Debian chromium, driven by playwright's own driver (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--disable-quic"])
         try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope="module")
 def browser(lab):
-    from playwright.sync_api import sync_playwright
+    with chromium() as b:
+        yield b
 
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
-        yield chromium
-        chromium.close()
 
+# ---------------------------------------------------------------------------------------------
+# Driving a notebook
+# ---------------------------------------------------------------------------------------------
 
 # the notebook panel of a given path (not `currentWidget`, which restored tabs could change)
 PANEL = """const panelFor = (path) => {
   for (const w of window.jupyterapp.shell.widgets('main')) if (w.context?.path === path) return w;
   return null; };"""
 
-KERNEL_IDLE = """(path) => { PANEL
-  return panelFor(path)?.sessionContext?.session?.kernel?.status === 'idle'; }""".replace("PANEL", PANEL)
 
-CELL_ERRORS = """(path) => { PANEL
-  const model = panelFor(path).content.model; const errors = [];
+def _js(body: str) -> str:
+    return "(arg) => { " + PANEL + "\n" + body + " }"
+
+
+KERNEL_IDLE = _js("return panelFor(arg)?.sessionContext?.session?.kernel?.status === 'idle';")
+
+CELL_ERRORS = _js("""
+  const model = panelFor(arg).content.model; const errors = [];
   for (let i = 0; i < model.cells.length; i++) {
     const cell = model.cells.get(i);
     if (cell.type !== 'code') continue;
     const tags = cell.getMetadata('tags') || [];
     for (let j = 0; j < cell.outputs.length; j++) {
       const out = cell.outputs.get(j).toJSON();
-      if (out.output_type === 'error' && !tags.includes('raises-exception')) errors.push([i, out.ename, out.evalue]);
+      if (out.output_type === 'error' && !tags.includes('raises-exception'))
+        errors.push([i, out.ename, out.evalue]);
     }
   }
-  return errors; }""".replace("PANEL", PANEL)
+  return errors;""")
 
-ALL_RUN = """(path) => { PANEL
-  const panel = panelFor(path); const model = panel.content.model;
+ALL_RUN = _js("""
+  const panel = panelFor(arg); const model = panel.content.model;
   for (let i = 0; i < model.cells.length; i++) {
     const cell = model.cells.get(i);
     if (cell.type === 'code' && !cell.executionCount) return false;
   }
-  return panel.sessionContext.session?.kernel?.status === 'idle'; }""".replace("PANEL", PANEL)
+  return panel.sessionContext.session?.kernel?.status === 'idle';""")
+
+# Finds every control of every interactive figure: a control, and the nearest widget box
+# around it that holds a picture (an ipywidgets Image, or an <img> in an Output widget).
+# Each gets a data attribute the test addresses it by; the page then watches each box and
+# notes when a new picture has been decoded and painted, and when a key went down.
+DISCOVER = _js("""
+  const root = panelFor(arg).content.node;
+  const kinds = [
+    ['slider', '.widget-slider .noUi-handle'],
+    ['dropdown', '.widget-dropdown select, .widget-select select'],
+    ['toggle-buttons', '.widget-toggle-buttons'],
+    ['checkbox', '.widget-checkbox input[type=checkbox]'],
+    ['toggle', 'button.widget-toggle-button'],
+  ];
+  const bt = window.browserTest = window.browserTest || {keyAt: 0, boxes: {}};
+  if (!bt.listening) {
+    bt.listening = true;
+    window.addEventListener('keydown', () => { bt.keyAt = performance.now(); }, true);
+  }
+  const figureOf = (el) => {
+    for (let box = el.closest('.widget-box'); box; box = box.parentElement.closest('.widget-box'))
+      if (box.querySelector('img')) return box;
+    return null;
+  };
+  const found = []; let boxCount = Object.keys(bt.boxes).length;
+  for (const [kind, selector] of kinds) {
+    for (const el of root.querySelectorAll(selector)) {
+      if (kind === 'toggle' && el.closest('.widget-toggle-buttons')) continue;
+      const box = figureOf(el);
+      if (!box) continue;
+      if (!box.dataset.btBox) {
+        box.dataset.btBox = String(boxCount++);
+        const watch = bt.boxes[box.dataset.btBox] = {src: null, shownAt: 0, changes: 0, loading: 0};
+        const check = () => {
+          const img = box.querySelector('img');
+          if (!img || !img.getAttribute('src') || img.getAttribute('src') === watch.src) return;
+          watch.src = img.getAttribute('src'); watch.loading += 1;
+          img.decode().catch(() => {}).then(() => requestAnimationFrame(() => {
+            watch.shownAt = performance.now(); watch.changes += 1; watch.loading -= 1; }));
+        };
+        new MutationObserver(check).observe(box, {subtree: true, childList: true, attributes: true,
+                                                  attributeFilter: ['src']});
+        check();
+      }
+      const widget = el.closest('.widget-slider, .widget-dropdown, .widget-select, .widget-checkbox')
+        || el;
+      const labels = [...widget.querySelectorAll('.widget-label, .widget-label-basic')]
+        .map((l) => l.textContent.replace(/\u200b/g, '').trim()).filter((t) => t);
+      el.dataset.btControl = String(found.length);
+      found.push({id: found.length, kind, box: box.dataset.btBox,
+                  label: labels[0] || el.textContent.trim() || kind});
+    }
+  }
+  return found;""")
+
+# a control's state, the notebook's active cell and the scroll offsets around the control
+STATE = _js("""
+  const [path, id] = arg;
+  const el = document.querySelector(`[data-bt-control="${id}"]`);
+  const valueOf = (el) => {
+    if (el.classList.contains('noUi-handle')) return Number(el.getAttribute('aria-valuenow'));
+    if (el.tagName === 'SELECT') return el.selectedIndex;
+    if (el.classList.contains('widget-toggle-buttons'))
+      return [...el.querySelectorAll('button')].findIndex((b) => b.classList.contains('mod-active'));
+    if (el.tagName === 'INPUT') return el.checked;
+    return el.classList.contains('mod-active');
+  };
+  let min = null, max = null;
+  if (el.classList.contains('noUi-handle')) {
+    min = Number(el.getAttribute('aria-valuemin')); max = Number(el.getAttribute('aria-valuemax'));
+  } else if (el.tagName === 'SELECT') {
+    min = 0; max = el.options.length - 1;
+  }
+  const box = el.closest('[data-bt-box]');
+  const scroll = [window.scrollY];
+  for (let node = el.parentElement; node; node = node.parentElement) scroll.push(node.scrollTop);
+  return {value: valueOf(el), min, max, scroll,
+          box: JSON.stringify([...box.querySelectorAll('[data-bt-control]')].map(valueOf)),
+          activeCell: panelFor(path).content.activeCellIndex,
+          focused: el.contains(document.activeElement),
+          disabled: el.matches(':disabled') || el.getAttribute('disabled') !== null};""")
+
+FOCUS = _js("""
+  const el = document.querySelector(`[data-bt-control="${arg}"]`);
+  const box = el.closest('[data-bt-box]');
+  box.scrollIntoView({block: 'center'});
+  const target = el.classList.contains('widget-toggle-buttons')
+    ? (el.querySelector('button.mod-active') || el.querySelector('button')) : el;
+  target.focus();
+  return document.activeElement === target;""")
+
+WATCH = "(box) => { const w = window.browserTest.boxes[box]; return {...w, keyAt: window.browserTest.keyAt, now: performance.now()}; }"
+
+# the picture's bytes (a blob: or data: URL), hashed
+IMAGE_HASH = """async (box) => {
+  const img = document.querySelector(`[data-bt-box="${box}"] img`);
+  const bytes = await (await fetch(img.src)).arrayBuffer();
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join(''); }"""
+
+
+@dataclass
+class Timing:
+    """Latencies of one control, for the summary table."""
+
+    notebook: str
+    control: str
+    latencies: list[float] = field(default_factory=list)  # seconds, key down to new picture
+    burst: str = ""
+    drag: str = ""
+
+
+TIMINGS: list[Timing] = []
+
+
+def run_all(page, base: str, path: str, timeout_s: float = 300) -> None:
+    """Open `path` in a fresh workspace of its own, Run All, and wait for the last cell."""
+    workspace = Path(path).stem
+    page.goto(f"{base}/lab/workspaces/{workspace}/tree/{path}?reset&token={TOKEN}")
+    page.wait_for_function("window.jupyterapp !== undefined", timeout=120_000)
+    page.wait_for_function(KERNEL_IDLE, arg=path, timeout=120_000, polling=500)
+    page.evaluate(_js("window.jupyterapp.shell.activateById(panelFor(arg).id);"
+                      " return window.jupyterapp.commands.execute('notebook:run-all-cells');"), path)
+    page.wait_for_function(ALL_RUN, arg=path, timeout=timeout_s * 1000, polling=500)
+
+
+def settle(page, path: str, box: str, quiet: float) -> dict:
+    """Wait until the kernel is idle and the box's picture has not changed for `quiet` s."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        watch = page.evaluate(WATCH, box)
+        if (watch["loading"] == 0 and watch["now"] - max(watch["shownAt"], watch["keyAt"]) > quiet * 1000
+                and page.evaluate(KERNEL_IDLE, path)):
+            return watch
+        time.sleep(0.1)
+    raise AssertionError(f"the figure of box {box} kept changing for 2 minutes")
+
+
+def press_and_time(page, path: str, control: dict, key: str, quiet: float) -> tuple[dict, dict, float]:
+    """Press `key` on the focused control; returns (state before, state after, seconds from
+    key down to the new picture painted)."""
+    box = control["box"]
+    before = page.evaluate(STATE, [path, control["id"]])
+    assert before["focused"], f"{control['label']}: lost the keyboard focus"
+    changes = page.evaluate(WATCH, box)["changes"]
+    page.keyboard.press(key)
+    try:
+        page.wait_for_function(f"(n) => window.browserTest.boxes['{box}'].changes > n",
+                               arg=changes, timeout=60_000, polling="raf")
+    except Exception as error:  # playwright's TimeoutError
+        raise AssertionError(f"{control['label']}: no new figure within 60 s of {key}") from error
+    watch = page.evaluate(WATCH, box)
+    settle(page, path, box, quiet)
+    after = page.evaluate(STATE, [path, control["id"]])
+    return before, after, (watch["shownAt"] - watch["keyAt"]) / 1000
+
+
+def exercise_control(page, path: str, control: dict, notebook: str) -> Timing:
+    """Move one control by keyboard (↑/↓ only): each press must change the control and its
+    picture, and leave the notebook's active cell and scroll position alone. The presses are
+    timed; then a quick burst must end on the same picture as slow presses to that value."""
+    name = f"{control['label']} ({control['kind']})"
+    timing = Timing(notebook, name)
+    box = control["box"]
+    assert page.evaluate(FOCUS, control["id"]), f"{name}: cannot be focused"
+    quiet = 1.0
+    settle(page, path, box, quiet)
+    state = page.evaluate(STATE, [path, control["id"]])
+    if state["disabled"]:
+        timing.burst = "disabled"
+        return timing
+    steps, forward, back = STEPS, "ArrowDown", "ArrowUp"
+    if state["max"] is not None:  # a slider (↑ increases) or a dropdown (↓ goes down the list)
+        span = state["max"] - state["min"]
+        steps = min(STEPS, int(span))
+        if steps == 0:
+            timing.burst = "only one value"
+            return timing
+        up_means_more = control["kind"] == "slider"
+        room_down = (state["value"] - state["min"]) if up_means_more else (state["max"] - state["value"])
+        forward, back = ("ArrowDown", "ArrowUp") if room_down >= steps else ("ArrowUp", "ArrowDown")
+    # the picture of each state of the box's controls: the same state must give the same picture
+    picture = page.evaluate(IMAGE_HASH, box)
+    pictures: dict[str, str] = {state["box"]: picture}
+    deterministic = True
+    for key in [forward] * steps + [back] * steps:
+        before, after, seconds = press_and_time(page, path, control, key, quiet)
+        quiet = max(quiet, 3 * seconds)
+        timing.latencies.append(seconds)
+        previous, picture = picture, page.evaluate(IMAGE_HASH, box)
+        assert after["value"] != before["value"], f"{name}: {key} did not change the control"
+        assert picture != previous, f"{name}: {key} changed the control but not its figure"
+        assert after["activeCell"] == before["activeCell"], f"{name}: {key} moved the active cell"
+        assert after["scroll"] == before["scroll"], f"{name}: {key} scrolled the notebook"
+        deterministic &= pictures.setdefault(after["box"], picture) == picture
+    # a burst: presses faster than the figure is drawn must end on the last state's picture
+    changes = page.evaluate(WATCH, box)["changes"]
+    for _ in range(steps):
+        page.keyboard.press(forward)
+    last_key = page.evaluate(WATCH, box)["keyAt"]
+    watch = settle(page, path, box, quiet)
+    after = page.evaluate(STATE, [path, control["id"]])
+    timing.burst = (f"{steps} presses: {watch['changes'] - changes} redraws, last "
+                    f"{max(0.0, watch['shownAt'] - last_key) / 1000:.2f} s after the last key")
+    if deterministic and after["box"] in pictures:
+        assert page.evaluate(IMAGE_HASH, box) == pictures[after["box"]], (
+            f"{name}: after a quick burst of presses the figure is not the last state's")
+    return timing
+
+
+def drag_slider(page, path: str, control: dict, quiet: float) -> str:
+    """Drag the handle with the mouse for about a second; report the redraws and the delay
+    from release to the final picture."""
+    handle = page.locator(f"[data-bt-control='{control['id']}']")
+    track = handle.locator("xpath=ancestor::div[contains(@class, 'noUi-target')][1]")
+    track_box, handle_box = track.bounding_box(), handle.bounding_box()
+    if not track_box or not handle_box:
+        return "not visible"
+    box = control["box"]
+    start = page.evaluate(STATE, [path, control["id"]])["value"]
+    y = handle_box["y"] + handle_box["height"] / 2
+    x0 = handle_box["x"] + handle_box["width"] / 2
+    x1 = track_box["x"] + (0.1 if x0 > track_box["x"] + track_box["width"] / 2 else 0.9) * track_box["width"]
+    changes = page.evaluate(WATCH, box)["changes"]
+    page.mouse.move(x0, y)
+    page.mouse.down()
+    for i in range(1, 31):  # 30 moves, ~1 s
+        page.mouse.move(x0 + (x1 - x0) * i / 30, y)
+        time.sleep(0.03)
+    released = page.evaluate("() => performance.now()")
+    page.mouse.up()
+    watch = settle(page, path, box, quiet)
+    end = page.evaluate(STATE, [path, control["id"]])["value"]
+    lag = max(0.0, watch["shownAt"] - released) / 1000
+    return f"{start}→{end}: {watch['changes'] - changes} redraws, final {lag:.2f} s after release"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_in_jupyterlab_and_its_widgets_respond(lab, browser, notebook):
+def test_notebook_runs_and_every_control_responds(lab, browser, notebook):
+    path = notebook.relative_to(NOTEBOOK_DIR).as_posix()
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    external = []
-    local = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
-    page.on("request", lambda r: None if r.url.startswith(local) else external.append(r.url))
-    page.on("websocket", lambda ws: None if ws.url.startswith(local) else external.append(ws.url))
+    external, page_errors = [], []
+    page.on("request", lambda r: None if r.url.startswith(LOCAL) else external.append(r.url))
+    page.on("websocket", lambda ws: None if ws.url.startswith(LOCAL) else external.append(ws.url))
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
     try:
-        # a workspace of its own, reset, so no tab of an earlier notebook is restored
-        page.goto(f"{lab}/lab/workspaces/{notebook.stem}/tree/{notebook.name}?reset&token={TOKEN}")
-        page.wait_for_function("window.jupyterapp !== undefined", timeout=120_000)
-        page.wait_for_function(KERNEL_IDLE, arg=notebook.name, timeout=120_000, polling=500)
-        page.evaluate("(path) => { " + PANEL + " window.jupyterapp.shell.activateById(panelFor(path).id);"
-                      " return window.jupyterapp.commands.execute('notebook:run-all-cells'); }",
-                      notebook.name)
-        page.wait_for_function(ALL_RUN, arg=notebook.name, timeout=240_000, polling=500)
-        assert page.evaluate(CELL_ERRORS, notebook.name) == []
+        run_all(page, lab, path)
+        assert page.evaluate(CELL_ERRORS, path) == []
         assert page.get_by_text("Error displaying widget").count() == 0
-        if page.locator(".widget-output").count():  # the first interactive figure must follow its controls
-            figure = page.locator(".widget-output img").first
-            figure.wait_for(state="visible", timeout=120_000)  # drawn after the kernel replied
-            figure.scroll_into_view_if_needed()
-            box = figure.locator("xpath=ancestor::div[contains(@class, 'widget-vbox')][1]")
-            before = figure.get_attribute("src")
-            # the Output widget replaces its <img> on every redraw, so look it up each time
-            redrawn = ("(src) => { const img = document.querySelector('.widget-output img');"
-                       " return img !== null && img.getAttribute('src') !== src; }")
-            arg = before
-            dropdown = box.locator(".widget-dropdown select")
-            if dropdown.count():
-                n = dropdown.first.locator("option").count()
-                current = dropdown.first.evaluate("e => e.selectedIndex")
-                dropdown.first.select_option(index=(current + 1) % n)
-                page.wait_for_function(redrawn, arg=arg, timeout=120_000, polling=500)
-            else:
-                handle = box.locator(".noUi-handle").first
-                at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
-                handle.focus()
-                handle.press("ArrowLeft" if at_max else "ArrowRight")  # move it one step
-                page.wait_for_function(redrawn, arg=arg, timeout=120_000, polling=500)
+        page.wait_for_timeout(500)  # widget views render after the kernel replied
+        controls = page.evaluate(DISCOVER, path)
+        timings = [exercise_control(page, path, control, notebook.stem) for control in controls]
+        for control, timing in zip(controls, timings, strict=True):  # then drag each slider
+            if control["kind"] == "slider":
+                assert page.evaluate(FOCUS, control["id"])
+                timing.drag = drag_slider(page, path, control, quiet=1.0)
+        TIMINGS.extend(timings)
         assert external == [], f"requests left the machine: {external[:5]}"
+        assert page_errors == [], f"JavaScript errors on the page: {page_errors[:3]}"
     finally:
         page.close()
         _shut_down_kernels(lab)
 
 
-def _shut_down_kernels(base: str) -> None:
-    """Stop the kernels this notebook started, so the next notebook has the machine to itself."""
-    auth = {"Authorization": f"token {TOKEN}"}
-    with urllib.request.urlopen(urllib.request.Request(f"{base}/api/sessions", headers=auth)) as r:
-        sessions = json.load(r)
-    for session in sessions:
-        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}", headers=auth,
-                                         method="DELETE")
-        urllib.request.urlopen(request).close()
+def latency_table(timings: list[Timing]) -> str:
+    """The measurements as a table: one row per control."""
+    rows = [("notebook", "control", "n", "median", "max", "burst of presses", "mouse drag")]
+    for t in timings:
+        n = len(t.latencies)
+        med = f"{statistics.median(t.latencies):.2f} s" if n else "-"
+        top = f"{max(t.latencies):.2f} s" if n else "-"
+        rows.append((t.notebook, t.control, str(n), med, top, t.burst, t.drag or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+class _LatencyReport:
+    """Prints the latency table in pytest's terminal summary."""
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if TIMINGS:
+            terminalreporter.section("widget latency: key down to new figure on screen")
+            terminalreporter.write_line(latency_table(TIMINGS))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_latency(request):
+    if not request.config.pluginmanager.has_plugin("browser-latency-report"):
+        request.config.pluginmanager.register(_LatencyReport(), "browser-latency-report")
+    yield
