@@ -123,3 +123,13 @@ def plot_loss(history: Sequence[dict], title: str = "loss during training", ax=N
     ax.set_title(title)
     ax.grid(alpha=0.3)
     return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Notebook 08: choosing the next token (figures added by its author below this line)
+# ---------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------
+# Notebooks 09 and 10: training curves, the KV cache's speed and memory (below this line)
+# ---------------------------------------------------------------------------------------
