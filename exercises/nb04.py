@@ -112,10 +112,10 @@ def exercise_3(logits_of_prefixes) -> None:
                 f"result should be (B, T, vocab_size) = {(B, T, cfg.vocab_size)}, got "
                 f"{tuple(got.shape)}; keep the batch dimension and stack along dim=1")
         want = _prefix_logits(model, ids)
-        if not torch.allclose(got.detach().float(), want, atol=1e-5):
+        if not torch.allclose(got.detach().to(want.dtype), want, atol=1e-5):
             with torch.no_grad():
                 one_pass = model(ids)
-            require(not torch.allclose(got.detach().float(), one_pass, atol=1e-5),
+            require(not torch.allclose(got.detach().to(want.dtype), one_pass, atol=1e-5),
                     "that is one pass over all tokens: right for a causal GPT, but the question "
                     "is what each prefix gives on its own; on a model without the causal mask "
                     "the two differ. Run the model on every prefix ids[:, :t + 1]")

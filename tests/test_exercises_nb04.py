@@ -133,3 +133,17 @@ def test_exercise_4_solution_placeholder_and_wrong_answers(capsys):
     from helpers import padding_mask
     right_only = lambda am: padding_mask(am.sum(dim=1), am.size(1)) & causal_mask(am.size(1))
     assert check.exercise_4(right_only) is False
+
+
+def test_checks_under_float64_default():
+    """The notebook runs with torch.set_default_dtype(torch.float64): the checks must too."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert check.exercise_1(strict_past_mask) is True
+        assert check.exercise_2(chunked_mask, False) is True
+        assert check.exercise_3(logits_of_prefixes) is True
+        assert check.exercise_3(lambda model, ids: model(ids)) is False
+        assert check.exercise_4(batch_mask) is True
+    finally:
+        torch.set_default_dtype(old)
