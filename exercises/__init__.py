@@ -24,6 +24,11 @@ class NotAnswered(Exception):
     """Raised inside a check when the learner's cell still holds its placeholder."""
 
 
+class LearnersCodeRaised(Exception):
+    """The learner's function raised: shown as a hint. (An error in a check itself is a bug
+    in the check and is not caught.)"""
+
+
 def is_placeholder(value: Any) -> bool:
     """`...` and None are what an unanswered cell holds (or returns)."""
     return value is ... or value is None
@@ -35,7 +40,10 @@ def call(fn: Callable, *args, **kwargs):
         raise NotAnswered
     if not callable(fn):
         raise Wrong(f"expected a function, got {type(fn).__name__}")
-    result = fn(*args, **kwargs)
+    try:
+        result = fn(*args, **kwargs)
+    except Exception as e:
+        raise LearnersCodeRaised(f"{type(e).__name__}: {e}") from e
     if is_placeholder(result):
         raise NotAnswered
     return result
@@ -68,8 +76,8 @@ def exercise(notebook: str, number: int) -> Callable:
             except Wrong as e:
                 print(f"{name}: not right yet. {e}")
                 return False
-            except Exception as e:  # the learner's code raised: show it as a hint, not a crash
-                print(f"{name}: your code raised {type(e).__name__}: {e}")
+            except LearnersCodeRaised as e:  # shown as a hint, not a crash
+                print(f"{name}: your code raised {e}")
                 return False
             print(f"{name}: correct.")
             return True

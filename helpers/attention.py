@@ -198,6 +198,13 @@ class MultiHeadSelfAttention(nn.Module):
         B, H, T, hd = x.shape
         return x.transpose(1, 2).reshape(B, T, H * hd)
 
+    def _mask(self, T: int, T_k: int, device: torch.device) -> torch.Tensor | None:
+        """(T, T_k) bool, or None for a bidirectional layer: query i, at absolute position
+        T_k - T + i, may see keys 0 .. T_k - T + i."""
+        if not self.causal:
+            return None
+        return torch.ones(T, T_k, dtype=torch.bool, device=device).tril(diagonal=T_k - T)
+
     def forward(
         self,
         x: torch.Tensor,
@@ -220,22 +227,19 @@ class MultiHeadSelfAttention(nn.Module):
         T_k = k.size(2)
         past = T_k - T
 
-        mask = None
-        if self.causal:
-            # query i (absolute position past + i) may see keys 0 .. past + i
-            mask = torch.ones(T, T_k, dtype=torch.bool, device=x.device).tril(diagonal=past)
-
         weights = None
         if return_attention or (self.training and self.dropout > 0):
-            y, weights = self_attention(q, k, v, mask)  # (B, H, T, hd), (B, H, T, T_k)
+            y, weights = self_attention(q, k, v, self._mask(T, T_k, x.device))  # (B, H, T, hd)
             if self.training and self.dropout > 0:
                 y = self.attn_dropout(weights) @ v
+        elif self.causal and past == 0 and T > 1:
+            # the same computation, fused by PyTorch (faster, does not return the weights);
+            # is_causal=True applies the causal mask without building it
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
-            # the same computation, fused by PyTorch (faster, does not return the weights)
-            use_causal_flag = self.causal and past == 0
-            y = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=None if use_causal_flag or T == 1 else mask,
-                is_causal=use_causal_flag and T > 1,
-            )
+            # new tokens after cached ones: the offset causal mask (None when one new token
+            # sees every key, or in a bidirectional layer)
+            mask = self._mask(T, T_k, x.device) if self.causal and T > 1 else None
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         y = self.resid_dropout(self.c_proj(self.merge_heads(y)))  # (B, T, C)
         return (y, weights) if return_attention else y
