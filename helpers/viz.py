@@ -69,7 +69,6 @@ def plot_mask(
     """A (T, T) bool mask as a grid: blue where the row's token (query) may attend to the
     column's token (key), grey and hatched where it is masked."""
     from matplotlib.colors import ListedColormap
-    from matplotlib.patches import Patch
 
     m = _as_2d(mask).bool()
     if ax is None:
@@ -85,9 +84,17 @@ def plot_mask(
     _label_axes(ax, tokens, m.size(0), m.size(1), xlabel, ylabel)
     ax.set_title(title)
     if legend:
-        handles = [Patch(facecolor=VISIBLE_COLOR, label="may attend"), _masked_patch("masked")]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+        ax.legend(handles=mask_legend_handles(), loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  frameon=False)
     return fig
+
+
+def mask_legend_handles() -> list:
+    """The 'may attend' / 'masked' legend entries, for a figure of several masks:
+    fig.legend(handles=mask_legend_handles(), loc="outside lower center", ncols=2)."""
+    from matplotlib.patches import Patch
+
+    return [Patch(facecolor=VISIBLE_COLOR, label="may attend"), _masked_patch("masked")]
 
 
 @_styled
@@ -117,11 +124,11 @@ def plot_attention(
     shown = torch.where(finite, w, torch.full_like(w, float("nan")))
     im = ax.imshow(shown.numpy(), cmap=cmap, vmin=vmin, vmax=vmax)
     _draw_masked_cells(ax, w == float("-inf"))
-    if colorbar:
-        fig.colorbar(im, ax=ax, shrink=0.8)
-    if annotate is None:
+    if annotate is None:  # measured before the colour bar takes its share of the width
         axes_width_in = ax.get_position().width * fig.get_figwidth()
         annotate = axes_width_in / w.size(1) >= 0.34  # room for ".52" at 10 pt
+    if colorbar:
+        fig.colorbar(im, ax=ax, shrink=0.8)
     if annotate:
         lo = vmin if vmin is not None else float(w[finite].min()) if finite.any() else 0.0
         hi = vmax if vmax is not None else float(w[finite].max()) if finite.any() else 1.0
@@ -227,7 +234,6 @@ def plot_mask_gallery(masks: dict, tokens: Sequence[str] | None = None, ncols: i
     """Several (T, T) masks side by side, one title each, sharing the query/key labels."""
     import math
 
-    from matplotlib.patches import Patch
 
     n = len(masks)
     ncols = min(ncols, n)
@@ -240,8 +246,7 @@ def plot_mask_gallery(masks: dict, tokens: Sequence[str] | None = None, ncols: i
                   k + ncols >= n, ylabel=c == 0)
     for k in range(n, nrows * ncols):
         axes.flat[k].set_visible(False)
-    handles = [Patch(facecolor=VISIBLE_COLOR, label="may attend"), _masked_patch("masked")]
-    fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
+    fig.legend(handles=mask_legend_handles(), loc="outside lower center", ncols=2, frameon=False)
     return fig
 
 
