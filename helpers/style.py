@@ -75,6 +75,18 @@ def figure(nrows: int = 1, ncols: int = 1, height: float = 3.6, width: float = F
     return fig, axes
 
 
+def styled():
+    """A context in which matplotlib draws in the series' style, for figures composed by hand:
+
+        with viz.styled():
+            fig, axes = viz.figure(1, 2)
+            axes[0, 0].set_title("...")  # titles, legends, labels made here get the style
+    """
+    import matplotlib
+
+    return matplotlib.rc_context(_rc())
+
+
 def _styled(draw):
     """Run a plot function under the series' style, so every text it makes has its size."""
     import functools

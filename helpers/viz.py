@@ -33,6 +33,7 @@ from helpers.style import (  # noqa: F401  (re-exported: the style is part of he
     _styled,
     figure,
     set_projector_mode,
+    styled,
     token_label,
 )
 

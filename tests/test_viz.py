@@ -128,3 +128,10 @@ def test_projector_mode_makes_text_larger():
     assert big >= 1.3 * normal
     with pytest.raises(ValueError, match="wider than the notebook"):
         viz.figure(width=12)
+
+
+def test_figures_composed_by_hand_get_the_style_inside_styled():
+    with viz.styled():
+        fig, axes = viz.figure()
+        title = axes[0, 0].set_title("a title")
+    assert title.get_fontsize() >= viz.FONT_SIZE and title.get_fontweight() == "bold"
