@@ -291,7 +291,8 @@ def plot_attention_heads(
             ax.set_xticks(range(T))
             ax.set_yticks(range(T))
             ax.set_xticklabels(labels if k // ncols == nrows - 1 else [""] * T,
-                               fontsize=_annotation_size())
+                               fontsize=_annotation_size(),
+                               rotation=90 if max(len(t) for t in labels) > 2 else 0)
             ax.set_yticklabels(labels if k % ncols == 0 else [""] * T,
                                fontsize=_annotation_size())
             ax.tick_params(length=0)
