@@ -1,0 +1,102 @@
+"""Checks for notebook 00 (roadmap and set-up): `from exercises import nb00 as check`.
+
+Every check runs the learner's function on inputs of its own (modules of other sizes, texts
+with other characters, other sequence lengths) and recomputes the expected result, so a
+number copied from a stored output cannot pass.
+"""
+
+from __future__ import annotations
+
+import random
+
+import torch
+from torch import nn
+
+from exercises import Wrong, call, exercise, require
+from helpers import GPT, GPTConfig, causal_mask
+
+
+def _modules() -> list[tuple[str, nn.Module]]:
+    """Modules of several kinds and sizes, each with a known parameter count."""
+    torch.manual_seed(0)
+    return [
+        ("nn.Linear(3, 4)", nn.Linear(3, 4)),
+        ("nn.Linear(5, 2, bias=False)", nn.Linear(5, 2, bias=False)),
+        ("nn.LayerNorm(7)", nn.LayerNorm(7)),
+        ("a 2-block GPT", GPT(GPTConfig(vocab_size=11, n_positions=8, n_embd=12, n_layer=2,
+                                         n_head=3))),
+        ("a 1-block GPT", GPT(GPTConfig(vocab_size=29, n_positions=5, n_embd=8, n_layer=1,
+                                         n_head=2))),
+    ]
+
+
+@exercise("00", 1)
+def exercise_1(count_parameters) -> None:
+    """count_parameters(module): the number of numbers in all of the module's parameters."""
+    for name, module in _modules():
+        got = call(count_parameters, module)
+        want = sum(p.numel() for p in module.parameters())
+        require(isinstance(got, int) and not isinstance(got, bool),
+                f"count_parameters should return an int, got {type(got).__name__} (for a "
+                "tensor use .item(), or add up p.numel() values, which are ints)")
+        if got == want:
+            continue
+        require(got != len(list(module.parameters())),
+                f"for {name} you returned the number of parameter tensors; count the numbers "
+                "inside each tensor (its number of elements)")
+        require(got != sum(p.numel() for p in module.parameters() if p.dim() >= 2),
+                f"for {name} only the matrices were counted: biases and LayerNorm gains are "
+                "parameters too")
+        raise Wrong(f"for {name} you counted {got:,}; that is not the number of elements of "
+                    "all its parameter tensors")
+
+
+def _texts(known: str) -> list[str]:
+    """Texts that mix the tokenizer's characters with some it cannot encode."""
+    rng = random.Random(0)
+    strange = "é自7%<>#ü0\t"
+    texts = ["To be, or not to be", "Café au lait, 自然!", "Act 2, scene 1: 100% <true>",
+             "Henry 3 and Henry 4",
+             "", "ROMEO:\nO\tme!"]
+    for _ in range(4):
+        texts.append("".join(rng.choice(known + strange) for _ in range(rng.randint(1, 30))))
+    return texts
+
+
+@exercise("00", 2)
+def exercise_2(unknown_characters, tokenizer) -> None:
+    """unknown_characters(text): the set of characters of text the tokenizer cannot encode."""
+    known = "".join(tokenizer.chars)
+    for text in _texts(known):
+        got = call(unknown_characters, text)
+        require(isinstance(got, set | frozenset | list | tuple | str),
+                f"unknown_characters should return a set of characters, got {type(got).__name__}")
+        got = set(got)
+        want = {c for c in text if c not in tokenizer.stoi}
+        if got == want:
+            continue
+        shown = repr(text)
+        require(not got > want, f"for {shown} your set has characters the tokenizer does know: "
+                f"{sorted(got - want)!r}; try tokenizer.encode on each of them")
+        raise Wrong(f"for {shown} some unknown characters are missing from your set; a "
+                    "character that is not in tokenizer.chars cannot be encoded, whatever it is")
+
+
+@exercise("00", 3)
+def exercise_3(may_attend) -> None:
+    """may_attend(i, T): the positions (keys) that token i may attend to under the causal mask."""
+    for T in (1, 2, 5, 9):
+        for i in range(T):
+            got = call(may_attend, i, T)
+            require(not isinstance(got, torch.Tensor) or got.dim() == 1,
+                    "return the positions as a list of ints, e.g. [0, 1, 2]")
+            got = [int(j) for j in got]
+            want = causal_mask(T)[i].nonzero().flatten().tolist()
+            if got == want:
+                continue
+            if sorted(got) == want:
+                raise Wrong("the right positions, but list them in increasing order")
+            require(got != list(range(i)), "a token may also attend to itself")
+            require(got != list(range(i, T)), "that is the future: under GPT's mask a token "
+                    "sees itself and the tokens before it")
+            raise Wrong(f"for token {i} of {T} you gave {got}")
