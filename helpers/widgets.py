@@ -183,10 +183,15 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _as_figure(fig):
+    import sys
+
     from matplotlib.figure import Figure
 
     if not isinstance(fig, Figure):
         raise TypeError(f"draw(**values) must return a matplotlib Figure, got {type(fig).__name__}")
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None and fig.canvas.manager is not None:
+        pyplot.close(fig)  # made with pyplot: else the next cell would show every one of them
     return fig
 
 

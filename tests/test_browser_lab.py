@@ -156,6 +156,23 @@ def test_show_interactive_shows_an_error_under_the_controls_and_recovers():
         show_interactive(draw, n=3)
 
 
+def test_show_interactive_closes_figures_made_with_pyplot():
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    from helpers.widgets import show_interactive
+
+    def draw(n):
+        fig, ax = plt.subplots()
+        ax.plot(range(n))
+        return fig
+
+    plt.close("all")
+    box = show_interactive(draw, n=widgets.IntSlider(value=3))
+    box.children[0].children[0].value = 5
+    assert box.redraw.count == 2 and plt.get_fignums() == []  # none left for the next cell
+
+
 # ---------------------------------------------------------------------------------------------
 # The server: JupyterLab on loopback, isolated from the user's Jupyter settings
 # ---------------------------------------------------------------------------------------------
