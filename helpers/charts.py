@@ -130,6 +130,114 @@ def plot_loss(history: Sequence[dict], title: str = "loss during training", ax=N
 # ---------------------------------------------------------------------------------------
 
 
+def _tree_nodes(tree: dict, path: tuple = (), joint: float = 1.0) -> list[tuple]:
+    """(path, probability, joint probability) of every node of a {token: (p, subtree)} tree,
+    depth first, in the order given."""
+    nodes = []
+    for token, entry in tree.items():
+        if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], dict)):
+            raise ValueError(f"tree entry {token!r} must be (probability, subtree dict), got {entry!r}")
+        p, subtree = float(entry[0]), entry[1]
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"probability of {token!r} after {list(path)} must be in [0, 1], got {p}")
+        nodes.append((path + (token,), p, joint * p))
+        nodes += _tree_nodes(subtree, path + (token,), joint * p)
+    return nodes
+
+
+@_styled
+def plot_beam_tree(
+    tree: dict,
+    paths: dict[str, Sequence[str]] | None = None,
+    root: str = "prompt",
+    title: str = "every path and its joint probability",
+    ax=None,
+):
+    """A tree of next-token choices, left to right: each edge carries the probability of its
+    token given the path before it, each leaf the joint probability of its path (the product
+    along it). `tree` maps a token to (probability, subtree); `paths` maps a legend label to a
+    path of tokens from the root (e.g. greedy's and the best one), drawn over the tree."""
+    nodes = _tree_nodes(tree)
+    if not nodes:
+        raise ValueError("tree is empty: give at least one token")
+    known = {path for path, _, _ in nodes}
+    children = {path[:-1] for path in known}
+    leaves = [path for path, _, _ in nodes if path not in children]
+    y = {leaf: -i for i, leaf in enumerate(leaves)}  # leaves top to bottom, in the tree's order
+    for path, _, _ in sorted(nodes, key=lambda n: -len(n[0])):  # parents from their children
+        if path not in y:
+            y[path] = sum(y[c] for c in known if c[:-1] == path) / sum(c[:-1] == path for c in known)
+    y[()] = sum(y[c] for c in known if len(c) == 1) / sum(len(c) == 1 for c in known)
+    depth = max(len(path) for path in known)
+    if ax is None:
+        ax = figure(height=max(2.4, 0.42 * len(leaves) + 1.0))[1][0, 0]
+    fig = ax.figure
+    box = dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="#6e6e6e")
+    ax.text(0, y[()], token_label(root), ha="center", va="center", bbox=box)
+    for path, p, joint in nodes:
+        x0, y0, x1, y1 = len(path) - 1, y[path[:-1]], len(path), y[path]
+        ax.plot([x0, x1], [y0, y1], color="#b0b0b0", lw=1.2, zorder=1)
+        ax.text(x0 + 0.55 * (x1 - x0), y0 + 0.55 * (y1 - y0), f"{p:g}", ha="center",
+                va="center", fontsize=_annotation_size(), color="#444444", zorder=4,
+                bbox=dict(boxstyle="square,pad=0.1", facecolor="white", edgecolor="none"))
+        ax.text(x1, y1, token_label(str(path[-1])), ha="center", va="center", bbox=box, zorder=3)
+        if path in leaves:
+            ax.text(depth + 0.45, y1, f"{joint:.3f}", ha="left", va="center",
+                    fontsize=_annotation_size())
+    ax.text(depth + 0.45, 0.75, "joint p", ha="left", va="center", fontweight="bold")
+    styles = [("#e08214", "--"), (VISIBLE_COLOR, "-"), ("#7b3294", ":")]
+    for k, (label, path) in enumerate((paths or {}).items()):
+        path = tuple(path)
+        if path not in known:
+            raise ValueError(f"path {label!r} = {list(path)} is not in the tree")
+        color, style = styles[k % len(styles)]
+        xs = list(range(len(path) + 1))
+        ys = [y[path[:i]] for i in xs]
+        offset = 0.06 * (k - (len(paths) - 1) / 2)
+        ax.plot(xs, [v + offset for v in ys], style, color=color, lw=3.5, label=label, zorder=2)
+    if paths:
+        ax.legend(loc="lower left", frameon=False)
+    ax.set_xlim(-0.4, depth + 1.05)
+    ax.set_ylim(-len(leaves) + 0.4, 1.0)
+    ax.set_xticks(range(1, depth + 1))
+    ax.set_xticklabels([f"token {i}" for i in range(1, depth + 1)])
+    ax.tick_params(length=0)
+    ax.set_yticks([])
+    for side in ("top", "right", "left", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(title)
+    return fig
+
+
+@_styled
+def plot_temperature_comparison(
+    logits,
+    labels: Sequence[str] | None = None,
+    temperatures: Sequence[float] = (0.5, 1.0, 2.0),
+    top: int = 10,
+):
+    """One next-token distribution at several temperatures side by side: softmax(logits / T)
+    for the `top` most likely tokens (dividing by T keeps their order), on one probability
+    axis, each panel with its entropy in nats. logits: (V,)."""
+    z = torch.as_tensor(logits).detach().double().cpu().flatten()
+    if not temperatures or any(not t > 0 for t in temperatures):
+        raise ValueError(f"temperatures must be > 0, got {list(temperatures)}; "
+                         "temperature 0 is greedy decoding (the argmax)")
+    fig, axes = figure(1, len(temperatures), height=3.2)
+    dists = [torch.softmax(z / t, dim=-1) for t in temperatures]
+    highest = max(float(d.max()) for d in dists)
+    for ax, t, d in zip(axes[0], temperatures, dists, strict=True):
+        plot_distribution(d, labels, top=top, title=f"T = {t:g}", ax=ax)
+        entropy = -(d * torch.log(d.clamp_min(1e-300))).sum()
+        ax.text(0.97, 0.95, f"entropy\n{float(entropy):.2f} nats", transform=ax.transAxes,
+                ha="right", va="top", fontsize=_annotation_size())
+        ax.set_ylim(0, highest * 1.15)
+        if ax is not axes[0, 0]:  # one shared probability axis, labelled once
+            ax.set_ylabel("")
+            ax.tick_params(labelleft=False)
+    return fig
+
+
 # ---------------------------------------------------------------------------------------
 # Notebooks 09 and 10: training curves, the KV cache's speed and memory (below this line)
 # ---------------------------------------------------------------------------------------

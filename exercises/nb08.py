@@ -1,0 +1,158 @@
+"""Checks for notebook 08 (choosing the next token): `from exercises import nb08 as check`.
+
+Every check draws its own distributions and random models and recomputes the expected
+answer (with `helpers`' filters, or by trying every sequence), so a hard-coded answer fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+
+import torch
+
+from exercises import Wrong, call, exercise, require
+from helpers import GPT, GPTConfig, generate, sequence_logprob, top_p_filter
+
+
+def _as_int(got, name: str) -> int:
+    if isinstance(got, torch.Tensor):
+        require(got.numel() == 1, f"{name} should return one token id, got shape {tuple(got.shape)}")
+        require(not got.is_floating_point(), f"{name} should return a whole number, got {got}")
+        got = got.item()
+    require(isinstance(got, numbers.Integral) and not isinstance(got, bool),
+            f"{name} should return a whole number, got {got!r}")
+    return int(got)
+
+
+def _random_probs(g: torch.Generator, V: int, zeros: int = 0) -> torch.Tensor:
+    """A (V,) float64 distribution; `zeros` of its tokens have probability exactly 0."""
+    p = torch.rand(V, generator=g, dtype=torch.float64) ** 3
+    p[torch.randperm(V, generator=g)[:zeros]] = 0.0
+    return p / p.sum()
+
+
+@exercise("08", 1)
+def exercise_1(pick) -> None:
+    """pick(probs, u): the token whose slice of [0, 1) contains u (inverse-CDF sampling)."""
+    g = torch.Generator().manual_seed(1)
+    cases = [(torch.tensor([0.0, 0.5, 0.5], dtype=torch.float64), u) for u in (0.0, 0.5)]
+    cases += [(torch.tensor([0.25, 0.0, 0.25, 0.5], dtype=torch.float64), u)
+              for u in (0.0, 0.1, 0.25, 0.3, 0.5, 0.75, 0.99)]
+    for V, zeros in ((5, 0), (12, 4), (30, 10)):
+        probs = _random_probs(g, V, zeros)
+        edges = probs.cumsum(0)[:-1].tolist()  # u exactly on a boundary between two slices
+        cases += [(probs, u) for u in torch.rand(20, generator=g).tolist() + edges]
+    for probs, u in cases:
+        got = _as_int(call(pick, probs.clone(), u), "pick")
+        want = int(torch.searchsorted(probs.cumsum(0), torch.tensor(u, dtype=torch.float64),
+                                      right=True).clamp(max=probs.numel() - 1))
+        if got == want:
+            continue
+        require(0 <= got < probs.numel(), f"pick returned {got}, not a token of 0..{probs.numel() - 1}")
+        require(probs[got] > 0, f"pick({probs.numel()} tokens, u={u:.3f}) returned token {got}, "
+                "whose probability is 0: a token with no slice can never be picked")
+        require(got != int(probs.argmax()) or want == int(probs.argmax()),
+                "that is the most likely token (greedy); u says where in [0, 1) to look")
+        raise Wrong(f"for u = {u:.3f} you gave token {got}, but u lies in another token's slice: "
+                    "token i owns [sum of the probabilities before it, that sum + probs[i])")
+
+
+@exercise("08", 2)
+def exercise_2(nucleus_size) -> None:
+    """nucleus_size(probs, p): how many tokens top-p keeps, the fewest whose mass is >= p."""
+    g = torch.Generator().manual_seed(2)
+    for V, zeros in ((6, 0), (20, 3), (65, 10), (1, 0)):
+        probs = _random_probs(g, V, zeros)
+        for p in torch.rand(8, generator=g).tolist():
+            got = _as_int(call(nucleus_size, probs.clone(), p), "nucleus_size")
+            kept = top_p_filter(probs.log(), p) > float("-inf")
+            want = int(kept.sum())
+            if got == want:
+                continue
+            require(got != want - 1, f"for p = {p:.2f} you keep one token too few: keep tokens "
+                    "until their mass reaches p, including the one that crosses it")
+            require(got != int((probs > p).sum()) or want == int((probs > p).sum()),
+                    "top-p adds up probabilities, most likely first; it does not compare each "
+                    "probability with p")
+            raise Wrong(f"for p = {p:.2f} and {V} tokens top-p keeps a different number: sort "
+                        "the probabilities from the most likely down and add them up")
+
+
+@exercise("08", 3)
+def exercise_3(min_p_filter) -> None:
+    """min_p_filter(logits, min_p): -inf for tokens less likely than min_p x the top probability."""
+    g = torch.Generator().manual_seed(3)
+    for shape, min_p in (((10,), 0.1), ((3, 30), 0.05), ((65,), 0.5), ((2, 4), 1.0)):
+        logits = torch.randn(*shape, generator=g) * 3  # (..., V)
+        got = call(min_p_filter, logits.clone(), min_p)
+        require(isinstance(got, torch.Tensor) and got.shape == logits.shape,
+                f"return logits of the input's shape {tuple(shape)}")
+        probs = logits.softmax(dim=-1)
+        keep = probs >= min_p * probs.max(dim=-1, keepdim=True).values
+        want = logits.masked_fill(~keep, float("-inf"))
+        if torch.equal(got.isinf(), want.isinf()) and torch.allclose(got[keep], want[keep]):
+            continue
+        require(not torch.allclose(got, probs.masked_fill(~keep, 0.0)),
+                "return logits (with -inf for the dropped tokens), not probabilities")
+        require(not torch.equal(got, logits.masked_fill(~keep, 0.0)),
+                "a dropped token needs -inf: a logit of 0 still gets probability (notebook 04)")
+        require(not torch.equal(got < -1e8, ~keep), "the right tokens are dropped; give them "
+                "float('-inf'), as top_k_filter and top_p_filter do, so nothing is left of them")
+        absolute = logits.masked_fill(probs < min_p, float("-inf"))
+        require(not torch.equal(got, absolute) or torch.equal(absolute, want),
+                "min-p is relative: compare each probability with min_p times the LARGEST one")
+        require(not torch.equal(got, logits.masked_fill(logits < min_p * logits.max(-1, True)[0],
+                                                        float("-inf"))),
+                "compare probabilities (after a softmax), not logits")
+        raise Wrong(f"for logits of shape {tuple(shape)} and min_p = {min_p} other tokens should be "
+                    "kept; keep the ones with probability >= min_p * (largest probability)")
+
+
+def _tiny_gpt(seed: int, vocab_size: int) -> GPT:
+    torch.manual_seed(seed)
+    cfg = GPTConfig(vocab_size=vocab_size, n_positions=16, n_embd=16, n_layer=2, n_head=2)
+    model = GPT(cfg).eval()
+    with torch.no_grad():  # larger weights than GPT-2's init: peaked, varied distributions
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.mul_(5.0)
+    return model
+
+
+def _exhaustive(model: GPT, idx: torch.Tensor, n: int) -> torch.Tensor:
+    """The joint log-probability of every continuation of n tokens: (V ** n,), in the order of
+    itertools.product(range(V), repeat=n)."""
+    V = model.config.vocab_size
+    tails = torch.tensor(list(itertools.product(range(V), repeat=n)))  # (V**n, n)
+    seqs = torch.cat([idx.expand(tails.size(0), -1), tails], dim=1)
+    return sequence_logprob(model, seqs, idx.size(1))
+
+
+# (seed, vocab, prompt length, n): in the first three greedy's continuation is not the best
+CASES_4 = [(3, 5, 3, 2), (3, 6, 2, 3), (7, 7, 4, 2), (0, 4, 1, 1)]
+
+
+@exercise("08", 4)
+def exercise_4(best_continuation) -> None:
+    """best_continuation(model, idx, n): the n tokens of highest joint log-probability, found by
+    trying every one of the V ** n continuations."""
+    for seed, V, T, n in CASES_4:
+        model = _tiny_gpt(seed, V)
+        idx = torch.randint(0, V, (1, T), generator=torch.Generator().manual_seed(seed))
+        got = call(best_continuation, model, idx, n)
+        require(isinstance(got, torch.Tensor), f"return a tensor of token ids, got {type(got).__name__}")
+        got = got.flatten()
+        if got.numel() == T + n and torch.equal(got[:T], idx[0]):
+            raise Wrong("return the n new tokens only, without the prompt")
+        require(got.numel() == n, f"for n = {n} return {n} token ids, got {got.numel()}")
+        joint = _exhaustive(model, idx, n)
+        best = joint.max()
+        mine = sequence_logprob(model, torch.cat([idx, got[None].long()], dim=1), T)[0]
+        if abs(float(mine - best)) < 1e-5:
+            continue  # the best (or tied with it)
+        greedy = generate(model, idx, n, do_sample=False)[0, T:]
+        require(not torch.equal(got.long(), greedy), "that is greedy's continuation: it takes the "
+                "best token at every step, which is not always the best sequence; try them all")
+        raise Wrong(f"for a {V}-token model and n = {n} a continuation with a higher joint "
+                    f"log-probability exists ({float(best):.3f} > {float(mine):.3f})")
