@@ -22,6 +22,7 @@ from helpers.style import (  # noqa: F401  (re-exported: the style is part of he
     FONT_SIZE,
     KEPT_COLOR,
     MASK_COLORS,
+    MASKED_COLOR,
     SCORE_CMAP,
     VISIBLE_COLOR,
     WEIGHT_CMAP,
@@ -140,7 +141,9 @@ def plot_attention(
                 diverging = cmap == SCORE_CMAP
                 dark = abs(t - 0.5) > 0.3 if diverging else t > 0.6  # white text on dark cells
                 dark = dark and bool(finite[i, j])  # masked cells are light grey
-                ax.text(j, i, _fmt(v, decimals), ha="center", va="center",
+                # on a masked cell the label sits on plain grey, so the hatching never crosses it
+                box = None if finite[i, j] else dict(facecolor=MASKED_COLOR, edgecolor="none", pad=1.0)
+                ax.text(j, i, _fmt(v, decimals), ha="center", va="center", bbox=box,
                         fontsize=_annotation_size(), color="white" if dark else "black")
     _label_axes(ax, tokens, w.size(0), w.size(1), xlabel, ylabel)
     ax.set_title(title)
@@ -263,8 +266,8 @@ def plot_attention_heads(
     """Attention heatmaps from `model(idx, return_attention=True)[1]` (each (B, n_head, T, T)).
 
     With `layer`, that layer's heads in a grid of `ncols` columns (12 heads: 3 x 4); without,
-    one row per layer and one column per head. Tokens on both axes when they fit, rows =
-    queries, columns = keys, one colour bar for all."""
+    one row per layer and one column per head. Tokens on both axes (every k-th one when the
+    panels are too small for all), rows = queries, columns = keys, one colour bar for all."""
     import math
 
     n_head = attentions[0].size(1)
@@ -278,7 +281,9 @@ def plot_attention_heads(
         nrows, ncols = len(attentions), n_head
     cell = (FIG_WIDTH - 1.2) / ncols
     fig, axes = figure(nrows, ncols, height=min(11.0, nrows * cell + 0.8))
-    show_tokens = tokens is not None and cell / T >= 0.17  # a 12-pt character per cell
+    show_tokens = tokens is not None
+    # label every token when a 10-pt character fits its row; otherwise every 2nd, 3rd, ...
+    stride = max(1, math.ceil(0.15 / (cell / T)))
     im = None
     for k, (lay, h) in enumerate(panels):
         ax = axes.flat[k]
@@ -287,13 +292,14 @@ def plot_attention_heads(
         ax.set_title(f"head {h}" if layer is not None else f"L{lay} H{h}",
                      fontsize=FONT_SIZE * style._scale * (1.0 if layer is not None else 0.85))
         if show_tokens:
-            labels = [token_label(t) for t in tokens][-T:]
-            ax.set_xticks(range(T))
-            ax.set_yticks(range(T))
-            ax.set_xticklabels(labels if k // ncols == nrows - 1 else [""] * T,
+            labels = [token_label(t) for t in tokens][-T:][::stride]
+            ticks = range(0, T, stride)
+            ax.set_xticks(ticks)
+            ax.set_yticks(ticks)
+            ax.set_xticklabels(labels if k // ncols == nrows - 1 else [""] * len(labels),
                                fontsize=_annotation_size(),
                                rotation=90 if max(len(t) for t in labels) > 2 else 0)
-            ax.set_yticklabels(labels if k % ncols == 0 else [""] * T,
+            ax.set_yticklabels(labels if k % ncols == 0 else [""] * len(labels),
                                fontsize=_annotation_size())
             ax.tick_params(length=0)
         else:

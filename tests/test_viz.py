@@ -135,3 +135,14 @@ def test_figures_composed_by_hand_get_the_style_inside_styled():
         fig, axes = viz.figure()
         title = axes[0, 0].set_title("a title")
     assert title.get_fontsize() >= viz.FONT_SIZE and title.get_fontweight() == "bold"
+
+
+def test_long_sequences_keep_token_labels_and_tiny_weights_are_not_zero():
+    attn = [torch.softmax(torch.randn(1, 6, 30, 30), -1)]
+    tokens = [chr(ord("a") + i % 26) for i in range(30)]
+    fig = _render(plot_attention_heads(attn, tokens, layer=0, ncols=3))
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels and labels[0] == "a" and len(labels) < 30  # every k-th token, not none
+    w = torch.tensor([[0.996, 0.004], [0.0, 1.0]])
+    texts = _texts(_render(plot_attention(w)).axes[0])
+    assert texts == ["1.00", "<.01", "0", "1.00"]
