@@ -134,5 +134,5 @@ def _fmt(v: float, decimals: int) -> str:
         if v == 0.0:
             return "0"
         tiny = "." + "0" * (decimals - 1) + "1" if decimals > 0 else "1"
-        return f"<{tiny}" if v > 0 else f">-{tiny}"
+        return f"<{tiny}" if v > 0 else "-0"
     return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
