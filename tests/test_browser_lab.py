@@ -459,7 +459,7 @@ class Timing:
 TIMINGS: list[Timing] = []
 
 
-def run_all(page, base: str, path: str, timeout_s: float = 300) -> None:
+def run_all(page, base: str, path: str, timeout_s: float = 600) -> None:
     """Open `path` in a fresh workspace of its own, Run All, and wait for the last cell."""
     workspace = Path(path).stem
     page.goto(f"{base}/lab/workspaces/{workspace}/tree/{path}?reset&token={TOKEN}")
@@ -594,6 +594,7 @@ def drag_slider(page, path: str, control: dict, quiet: float) -> str:
     return f"{start}→{end}: {watch['changes'] - changes} redraws, final {lag:.2f} s after release"
 
 
+@pytest.mark.timeout(1800)  # Run All on a busy machine, then a dozen presses per control
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_and_every_control_responds(lab, browser, notebook):
     path = notebook.relative_to(NOTEBOOK_DIR).as_posix()
