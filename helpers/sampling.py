@@ -142,9 +142,17 @@ def generate(
 
 @torch.no_grad()
 def sequence_logprob(model: GPT, idx: torch.Tensor, prompt_len: int) -> torch.Tensor:
-    """Joint log-probability of idx[:, prompt_len:] given the prompt: sum of log p(token | before)."""
+    """Joint log-probability of idx[:, prompt_len:] given the prompt: sum of log p(token | before).
+
+    One forward pass scores every token, so the whole sequence must fit the context.
+    """
     if not 1 <= prompt_len <= idx.size(1):
         raise ValueError(f"prompt_len must be in 1..{idx.size(1)}, got {prompt_len}")
+    n_pos = model.config.n_positions
+    if idx.size(1) > n_pos:
+        raise ValueError(f"sequence_logprob scores a sequence of {idx.size(1)} tokens in one pass, "
+                         f"but the context holds {n_pos} (n_positions); cropping would change "
+                         f"the score, so score a shorter prompt plus continuation")
     with eval_mode(model):
         logits = model(idx)  # (B, T, V): position t predicts token t + 1
     return token_logprobs(logits[:, prompt_len - 1 : -1], idx[:, prompt_len:]).sum(dim=-1)  # (B,)

@@ -197,3 +197,11 @@ def test_beam_search_with_end_of_sequence_finds_the_best_normalised_score():
         assert (out[0, seq.size(1) :] == eos).all()  # a finished sequence is padded with eos
         winners.append(seq.size(1) - prompt.size(1))
     assert winners[0] == 1 and winners[-1] == n  # no penalty: stop at once; a strong one: go on
+
+
+def test_sequence_logprob_refuses_what_one_pass_cannot_score(model):
+    too_long = torch.zeros(1, model.config.n_positions + 1, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"25 tokens in one pass, but the context holds 24 .*cropping would change"):
+        sequence_logprob(model, too_long, 3)
+    with pytest.raises(ValueError, match=r"prompt_len must be in 1\.\.5, got 0"):
+        sequence_logprob(model, torch.zeros(1, 5, dtype=torch.long), 0)
