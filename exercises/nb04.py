@@ -9,7 +9,15 @@ from __future__ import annotations
 import torch
 
 from exercises import NotAnswered, Wrong, call, exercise, is_placeholder, require
-from helpers import GPT, GPTConfig, causal_mask
+from helpers import (
+    GPT,
+    GPTConfig,
+    causal_mask,
+    full_mask,
+    padding_mask,
+    prefix_lm_mask,
+    sliding_window_mask,
+)
 
 LENGTHS = (1, 2, 3, 5, 8, 13)
 
@@ -47,9 +55,43 @@ def exercise_1(strict_past_mask) -> None:
         raise Wrong(f"at T = {T}: {_first_difference(m, want)}")
 
 
+def _one_future_cell(T: int, i: int, j: int) -> torch.Tensor:
+    """GPT's causal mask with one cell above the diagonal switched on: query i sees key j > i."""
+    m = causal_mask(T).clone()
+    m[i, j] = True
+    return m
+
+
+def _causality_cases(chunked_mask) -> list[tuple[str, torch.Tensor, str]]:
+    """(name, mask, hint) for is_causal: masks that are causal and masks that are not."""
+    g = torch.Generator().manual_seed(42)
+    random_past = (torch.rand(9, 9, generator=g) < 0.5) & causal_mask(9)  # causal, any pattern
+    causal = [
+        ("causal_mask(8)", causal_mask(8), "GPT's own mask"),
+        ("sliding_window_mask(8, 3)", sliding_window_mask(8, 3), "it hides part of the past"),
+        ("strict_past_mask(6)", torch.ones(6, 6, dtype=torch.bool).tril(-1),
+         "the diagonal is hidden too, as in exercise 1"),
+        ("padding_mask([5], 8)[0] & causal_mask(8)", padding_mask([5], 8)[0] & causal_mask(8),
+         "it also hides the padding"),
+        ("a random part of causal_mask(9)", random_past, "random cells of the past hidden"),
+        ("full_mask(1)", full_mask(1), "a single token sees only itself"),
+    ]
+    not_causal = [
+        ("full_mask(8)", full_mask(8), "BERT's mask"),
+        ("chunked_mask(8, 2)", chunked_mask(8, 2), "your chunked mask"),
+        ("prefix_lm_mask(8, 3)", prefix_lm_mask(8, 3), "a bidirectional prefix"),
+        ("causal_mask(8) with cell [3, 4] set", _one_future_cell(8, 3, 4),
+         "one cell more than GPT's mask"),
+        ("causal_mask(7) with cell [1, 6] set", _one_future_cell(7, 1, 6),
+         "one cell more than GPT's mask"),
+        ("causal_mask(5).T", causal_mask(5).T, "GPT's mask with rows and columns swapped"),
+    ]
+    return [(n, m, h, True) for n, m, h in causal] + [(n, m, h, False) for n, m, h in not_causal]
+
+
 @exercise("04", 2)
-def exercise_2(chunked_mask, chunked_is_causal) -> None:
-    """chunked_mask(T, chunk) and whether chunked_mask(8, 2) is a causal mask."""
+def exercise_2(chunked_mask, is_causal) -> None:
+    """chunked_mask(T, chunk), and is_causal(mask): does no query see a key after it?"""
     for T, chunk in [(8, 2), (7, 3), (5, 1), (6, 6), (9, 4), (1, 2)]:
         m = _as_bool_mask(call(chunked_mask, T, chunk), T, "chunked_mask")
         i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]
@@ -61,13 +103,20 @@ def exercise_2(chunked_mask, chunked_is_causal) -> None:
         require(not torch.equal(m, j // chunk < i // chunk),
                 "a token also sees every token of its own chunk, itself included")
         raise Wrong(f"chunked_mask({T}, {chunk}): {_first_difference(m, want)}")
-    if is_placeholder(chunked_is_causal):
-        raise NotAnswered  # the mask is done, the question is not
-    require(isinstance(chunked_is_causal, bool), "chunked_is_causal should be True or False")
-    m = chunked_mask(8, 2)
-    causal = not (m & ~causal_mask(8)).any()  # causal: nothing visible above the diagonal
-    require(chunked_is_causal == bool(causal), "the mask is right, the answer to the question "
-            "is not: is any cell above the diagonal of chunked_mask(8, 2) True?")
+    if is_placeholder(is_causal):
+        raise NotAnswered  # the mask is done, is_causal not yet
+    for name, mask, what, want in _causality_cases(chunked_mask):
+        got = call(is_causal, mask.clone())
+        if isinstance(got, torch.Tensor) and got.numel() == 1 and got.dtype == torch.bool:
+            got = bool(got)  # a one-element bool tensor works in an `if` as well
+        require(isinstance(got, bool), f"is_causal should return True or False, got "
+                f"{type(got).__name__}")
+        if got == want:
+            continue
+        verdict = "is" if want else "is not"
+        raise Wrong(f"is_causal({name}) gave {got}, but that mask {verdict} causal ({what}). "
+                    "A mask is causal when no query i may see a key j after it: which cells of "
+                    "a (T, T) mask are those?")
 
 
 class _Recorder:

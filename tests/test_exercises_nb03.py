@@ -80,7 +80,18 @@ def test_exercise_2_solution_placeholder_and_wrong_answers(capsys):
     assert check.exercise_2(lambda s: torch.softmax(s, dim=0)) is False  # ready-made
     assert check.exercise_2(lambda s: s.softmax(0)) is False
     assert check.exercise_2(lambda s: torch.nn.functional.softmax(s, dim=0)) is False
+    assert check.exercise_2(lambda s: torch.nn.Softmax(dim=0)(s)) is False
     assert "yourself" in capsys.readouterr().out
+    # a ready-made softmax in disguise: exp of a log-softmax, or of s minus a logsumexp
+    assert check.exercise_2(lambda s: torch.exp(torch.log_softmax(s, 0))) is False
+    assert check.exercise_2(lambda s: torch.nn.functional.log_softmax(s, dim=0).exp()) is False
+    assert check.exercise_2(lambda s: s.log_softmax(0).exp()) is False
+    assert check.exercise_2(lambda s: torch.special.log_softmax(s, 0).exp()) is False
+    assert check.exercise_2(lambda s: torch.exp(torch.nn.LogSoftmax(dim=0)(s))) is False
+    assert check.exercise_2(lambda s: torch.exp(s - torch.logsumexp(s, 0))) is False
+    assert check.exercise_2(lambda s: torch.exp(s - s.logsumexp(0))) is False
+    out = capsys.readouterr().out
+    assert out.count("write the softmax yourself") == 7 and "raised" not in out
     assert check.exercise_2(lambda s: torch.exp(s - s.min()) / torch.exp(s - s.min()).sum()) is False
     assert check.exercise_2(lambda s: torch.exp(s - s.mean()) / torch.exp(s - s.mean()).sum()) is False
     assert check.exercise_2(lambda s: torch.exp(s - s.max())) is False  # not divided by the sum
@@ -89,6 +100,8 @@ def test_exercise_2_solution_placeholder_and_wrong_answers(capsys):
     # after a check, torch's own softmax works again
     assert torch.allclose(torch.softmax(torch.zeros(2), dim=0), torch.full((2,), 0.5))
     assert torch.allclose(torch.zeros(2).softmax(0), torch.full((2,), 0.5))
+    assert torch.allclose(torch.log_softmax(torch.zeros(2), 0).exp(), torch.full((2,), 0.5))
+    assert torch.allclose(torch.zeros(2).logsumexp(0), torch.tensor(math.log(2)))
 
 
 # --- exercise 3 -----------------------------------------------------------------------------

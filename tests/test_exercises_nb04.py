@@ -53,20 +53,59 @@ def test_exercise_1_solution_placeholder_and_wrong_answers(capsys):
 # --- exercise 2 -----------------------------------------------------------------------------
 
 
+def is_causal(mask):
+    return not mask.triu(diagonal=1).any()
+
+
 def test_exercise_2_solution_placeholder_and_wrong_answers(capsys):
-    assert check.exercise_2(chunked_mask, False) is True
+    assert check.exercise_2(chunked_mask, is_causal) is True
     assert check.exercise_2(..., ...) is None
-    assert check.exercise_2(unanswered, False) is None
-    assert check.exercise_2(chunked_mask, ...) is None  # the mask is done, the question not
+    assert check.exercise_2(unanswered, is_causal) is None
+    assert check.exercise_2(chunked_mask, ...) is None  # the mask is done, is_causal not
+    assert check.exercise_2(chunked_mask, unanswered) is None
     assert "not answered yet" in capsys.readouterr().out
-    assert check.exercise_2(chunked_mask, True) is False  # wrong answer to "is it causal?"
     block_diagonal = lambda T, c: (torch.arange(T)[None] // c) == (torch.arange(T)[:, None] // c)
-    assert check.exercise_2(block_diagonal, False) is False
+    assert check.exercise_2(block_diagonal, is_causal) is False
     assert "earlier chunks" in capsys.readouterr().out
     strictly_earlier = lambda T, c: (torch.arange(T)[None] // c) < (torch.arange(T)[:, None] // c)
-    assert check.exercise_2(strictly_earlier, False) is False
-    assert check.exercise_2(lambda T, c: chunked_mask(T, 2), False) is False  # chunk ignored
-    assert check.exercise_2(lambda T, c: causal_mask(T), False) is False
+    assert check.exercise_2(strictly_earlier, is_causal) is False
+    assert check.exercise_2(lambda T, c: chunked_mask(T, 2), is_causal) is False  # chunk ignored
+    assert check.exercise_2(lambda T, c: causal_mask(T), is_causal) is False
+    capsys.readouterr()
+
+
+def test_exercise_2_rejects_wrong_is_causal(capsys):
+    wrong = {
+        # the old exercise's hard-coded yes/no, as functions
+        "always True": lambda m: True,
+        "always False": lambda m: False,
+        # only the diagonal: every token sees itself
+        "diagonal": lambda m: bool(m.diagonal().all()),
+        # exactly GPT's mask: a sliding window or a strict-past mask is causal too
+        "equal to tril": lambda m: torch.equal(m, causal_mask(m.size(0))),
+        # the whole lower triangle must be visible
+        "lower triangle full": lambda m: bool(m[causal_mask(m.size(0))].all()),
+        # only the cells just above the diagonal (one step into the future)
+        "first superdiagonal": lambda m: not m.diagonal(1).any(),
+        # rows and columns swapped: looks below the diagonal
+        "below the diagonal": lambda m: not m.tril(diagonal=-1).any(),
+        # only the first query's row
+        "first row only": lambda m: not m[0, 1:].any(),
+        # a tensor of cells, not one answer
+        "cell by cell": lambda m: ~m.triu(1),
+        "a count": lambda m: int(m.triu(1).sum()),
+    }
+    for name, fn in wrong.items():
+        assert check.exercise_2(chunked_mask, fn) is False, name
+    out = capsys.readouterr().out
+    assert "True or False" in out and "causal" in out
+    # a one-element bool tensor is accepted, as it works in an `if`
+    assert check.exercise_2(chunked_mask, lambda m: ~m.triu(1).any()) is True
+    # the loop version, cell by cell
+    def by_cells(m):
+        T = m.size(0)
+        return all(not m[i, j] for i in range(T) for j in range(i + 1, T))
+    assert check.exercise_2(chunked_mask, by_cells) is True
 
 
 # --- exercise 3 -----------------------------------------------------------------------------
@@ -141,7 +180,7 @@ def test_checks_under_float64_default():
     torch.set_default_dtype(torch.float64)
     try:
         assert check.exercise_1(strict_past_mask) is True
-        assert check.exercise_2(chunked_mask, False) is True
+        assert check.exercise_2(chunked_mask, is_causal) is True
         assert check.exercise_3(logits_of_prefixes) is True
         assert check.exercise_3(lambda model, ids: model(ids)) is False
         assert check.exercise_4(batch_mask) is True
