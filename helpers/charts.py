@@ -241,3 +241,98 @@ def plot_temperature_comparison(
 # ---------------------------------------------------------------------------------------
 # Notebooks 09 and 10: training curves, the KV cache's speed and memory (below this line)
 # ---------------------------------------------------------------------------------------
+
+SERIES_STYLES = [("o-", VISIBLE_COLOR), ("s--", "#e08214"), ("^:", "#7b3294"), ("d-.", "#4d4d4d")]
+
+
+@_styled
+def plot_lr_schedule(config, title: str = "learning rate: warm-up, then cosine decay", ax=None):
+    """`config.lr_at(step)` for every step of a run (e.g. a TrainConfig), warm-up shaded."""
+    steps = list(range(config.max_iters))
+    if not steps:
+        raise ValueError(f"config.max_iters must be >= 1, got {config.max_iters}")
+    ax = ax or figure(height=3.0)[1][0, 0]
+    ax.plot(steps, [config.lr_at(s) for s in steps], color=VISIBLE_COLOR, lw=2.5)
+    if config.warmup_iters > 0:
+        ax.axvspan(0, min(config.warmup_iters, config.max_iters), color="#e08214", alpha=0.15,
+                   label=f"warm-up ({config.warmup_iters} steps)")
+        ax.legend(loc="upper right", frameon=False)
+    ax.set(xlim=(0, config.max_iters), ylim=(0, 1.1 * max(config.lr_at(s) for s in steps)),
+           xlabel="step", ylabel="learning rate", title=title)
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+    ax.grid(alpha=0.3)
+    return ax.figure
+
+
+@_styled
+def plot_timings(timings: dict[str, float], unit: str = "ms", title: str = "time",
+                 note: str | None = None, ax=None):
+    """Timings as horizontal bars labelled with their values, the first on top; `note` (e.g.
+    the machine they were measured on) goes under the axis."""
+    labels, values = list(timings), [float(v) for v in timings.values()]
+    if not values or any(not v >= 0 for v in values):
+        raise ValueError(f"timings must be a non-empty {{label: time >= 0}}, got {timings}")
+    ax = ax or figure(height=0.55 * len(labels) + 1.4)[1][0, 0]
+    rows = list(range(len(labels)))[::-1]  # the first label on top
+    ax.barh(rows, values, color=VISIBLE_COLOR, height=0.6)
+    for row, v in zip(rows, values, strict=True):
+        ax.text(v + 0.01 * max(values), row, f" {v:.3g} {unit}", va="center",
+                fontsize=_annotation_size())
+    ax.set_yticks(rows, labels)
+    ax.set(xlim=(0, 1.3 * max(values) or 1.0), title=title,
+           xlabel=unit if note is None else f"{unit}\n{note}")
+    ax.grid(axis="x", alpha=0.3)
+    return ax.figure
+
+
+@_styled
+def plot_token_times(lengths: Sequence[int], times: dict[str, Sequence[float]], unit: str = "ms",
+                     title: str = "time per new token", note: str | None = None, ax=None):
+    """Time to make one new token against the length of the sequence so far, one line per way
+    of computing it ({"with the KV cache": [...], ...}); `note` goes under the axis."""
+    if not lengths or not times or any(len(s) != len(lengths) for s in times.values()):
+        raise ValueError(f"give one time per length ({len(lengths)}) in every series, got "
+                         f"{ {k: len(s) for k, s in times.items()} }")
+    ax = ax or figure(height=3.6)[1][0, 0]
+    from itertools import cycle
+
+    for (label, series), (marker, color) in zip(times.items(), cycle(SERIES_STYLES)):
+        ax.plot(lengths, [float(v) for v in series], marker, color=color, lw=2, label=label)
+    xlabel = "tokens in the sequence so far"
+    ax.set(xlim=(0, 1.05 * max(lengths)), ylim=(0, None), ylabel=f"{unit} per new token",
+           title=title, xlabel=xlabel if note is None else f"{xlabel}\n{note}")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return ax.figure
+
+
+@_styled
+def plot_kv_cache_memory(configs: dict, batch_size: int = 1, bytes_per_value: int = 4,
+                         title: str = "KV cache memory", ax=None):
+    """KV cache size against the tokens stored, up to each model's context: 2 (keys, values) x
+    n_layer x tokens x n_embd x bytes_per_value x batch_size per {name: config}, solid for all
+    layers, dotted for one; a log scale fits models of very different sizes."""
+    if not configs:
+        raise ValueError("configs is empty: give at least one {name: config}")
+    ax = ax or figure(height=3.8)[1][0, 0]
+    top = 0.0
+    from itertools import cycle
+
+    for (name, c), (_, color) in zip(configs.items(), cycle(SERIES_STYLES)):
+        n = torch.arange(1, c.n_positions + 1)
+        one_layer = n * 2 * c.n_embd * bytes_per_value * batch_size / 1e6  # MB
+        ax.plot(n, one_layer * c.n_layer, "-", color=color, lw=2.5,
+                label=f"{name}: all {c.n_layer} layers")
+        ax.plot(n, one_layer, ":", color=color, lw=2, label=f"{name}: one layer")
+        end = float(one_layer[-1] * c.n_layer)
+        inside = c.n_positions < max(other.n_positions for other in configs.values())
+        ax.annotate(f"{end:.3g} MB", (c.n_positions, end), xytext=(6, 4) if inside else (-6, 6),
+                    ha="left" if inside else "right", va="bottom",
+                    textcoords="offset points", fontsize=_annotation_size(), color=color)
+        top = max(top, 4 * end)
+    ax.set_yscale("log")
+    ax.set_ylim(top=top)
+    ax.set(xlabel="tokens stored", ylabel="MB (10⁶ bytes)", title=title)
+    ax.legend(frameon=False, loc="lower right")
+    ax.grid(alpha=0.3, which="both")
+    return ax.figure

@@ -1,0 +1,183 @@
+"""Checks for notebook 10 (the KV cache): `from exercises import nb10 as check`.
+
+Every check builds its own inputs (random configurations, random queries, keys and values,
+tiny random GPTs and prompts) and recomputes the expected result, so a hard-coded answer
+cannot pass. The generation checks also watch how the model is called, so a loop that gets
+the right tokens without using the cache is told so.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from exercises import Wrong, call, exercise, require
+from helpers import GPT, GPTConfig, generate, load_default_model, self_attention
+from helpers.attention import causal_mask
+from helpers.data import load_text
+
+
+@exercise("10", 1)
+def exercise_1(gqa_cache_bytes) -> None:
+    """gqa_cache_bytes(config, n_kv_head, n_tokens, batch_size, bytes_per_value) -> int."""
+    cases = [
+        (GPTConfig(), 12, 1024, 1, 4),  # GPT-2 small, one key/value head per query head
+        (GPTConfig(), 4, 1024, 1, 4),
+        (GPTConfig(n_layer=48, n_head=25, n_embd=1600), 1, 1024, 8, 2),  # XL shape, MQA, fp16
+        (GPTConfig(vocab_size=65, n_positions=128, n_embd=192, n_layer=6, n_head=6), 2, 100, 3, 4),
+        (GPTConfig(n_layer=3, n_head=8, n_embd=64), 8, 17, 5, 4),
+    ]
+    for c, n_kv_head, n_tokens, batch_size, nbytes in cases:
+        got = call(gqa_cache_bytes, c, n_kv_head, n_tokens, batch_size, nbytes)
+        require(isinstance(got, (int, float)) or (isinstance(got, torch.Tensor)
+                                                   and got.numel() == 1),
+                f"return a number of bytes, got {type(got).__name__}")
+        want = 2 * c.n_layer * n_tokens * n_kv_head * c.head_dim * nbytes * batch_size
+        where = (f"(n_layer={c.n_layer}, n_head={c.n_head}, n_embd={c.n_embd}, "
+                 f"n_kv_head={n_kv_head}, n_tokens={n_tokens}, batch_size={batch_size}, "
+                 f"bytes_per_value={nbytes})")
+        got = float(got)
+        if math.isclose(got, want):
+            continue
+        require(not math.isclose(got, want / 2), f"half the right size {where}: both the keys "
+                "AND the values are kept")
+        require(n_kv_head == c.n_head or not math.isclose(got, want * c.n_head / n_kv_head),
+                f"that is the size with one key/value head per query head {where}: with "
+                "grouped-query attention only n_kv_head heads of head_dim values are stored")
+        require(not math.isclose(got, want / c.n_layer), f"that is one layer {where}; every "
+                "layer keeps its own keys and values")
+        raise Wrong(f"wrong size {where}: count the numbers stored per token and per layer, "
+                    "then multiply")
+
+
+@exercise("10", 2)
+def exercise_2(attend_new_token) -> None:
+    """attend_new_token(q (B, H, 1, d), K (B, H, t, d), V (B, H, t, d)) -> (B, H, 1, d)."""
+    g = torch.Generator().manual_seed(10)
+    for B, H, t, d in [(1, 1, 1, 4), (2, 3, 5, 8), (1, 4, 9, 16), (3, 2, 2, 6)]:
+        q_all = torch.randn(B, H, t, d, generator=g, dtype=torch.float64)
+        K = torch.randn(B, H, t, d, generator=g, dtype=torch.float64)
+        V = torch.randn(B, H, t, d, generator=g, dtype=torch.float64)
+        q = q_all[:, :, -1:]  # the newest token's query, (B, H, 1, d)
+        got = call(attend_new_token, q.clone(), K.clone(), V.clone())
+        require(isinstance(got, torch.Tensor), f"return a tensor, got {type(got).__name__}")
+        require(tuple(got.shape) == (B, H, 1, d), f"for q {(B, H, 1, d)} and K, V {(B, H, t, d)} "
+                f"the output's shape should be (B, H, 1, d) = {(B, H, 1, d)}, got "
+                f"{tuple(got.shape)}")
+        full, _ = self_attention(q_all, K, V, causal_mask(t))  # every query, causal mask
+        want = full[:, :, -1:]  # the newest token's row
+        if torch.allclose(got.double(), want, atol=1e-6):
+            continue
+        unscaled = torch.softmax(q @ K.transpose(-2, -1), dim=-1) @ V
+        require(not torch.allclose(got.double(), unscaled, atol=1e-6),
+                "the scores need dividing by sqrt(d), as in notebook 03")
+        first_only = V[:, :, :1]
+        require(t == 1 or not torch.allclose(got.double(), first_only, atol=1e-6),
+                "the new token sees only the first key: a causal mask of shape (1, t) from "
+                "tril hides everything after it. The newest token may see every cached key")
+        raise Wrong(f"for t = {t} cached keys the output differs from the last row of full "
+                    "causal attention: scores against every key, softmax over the keys, "
+                    "weighted sum of the values")
+
+
+def _tiny_gpt(seed: int, n_positions: int) -> GPT:
+    """A tiny GPT with large random weights: its greedy choices depend on every position."""
+    torch.manual_seed(seed)
+    cfg = GPTConfig(vocab_size=17, n_positions=n_positions, n_embd=16, n_layer=2, n_head=2)
+    model = GPT(cfg).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.5)
+    return model
+
+
+class _Spy:
+    """Wraps a model and records (number of tokens, whether a cache was given) for every call."""
+
+    def __init__(self, model: GPT) -> None:
+        self.model, self.calls = model, []
+
+    def __getattr__(self, name: str):
+        return getattr(self.model, name)  # config, new_kv_cache, eval() ... work as usual
+
+    def __call__(self, idx, *args, **kwargs):
+        self.calls.append((idx.size(1), kwargs.get("kv_cache") is not None))
+        return self.model(idx, *args, **kwargs)
+
+    forward = __call__
+
+
+def _generated(fn, model: GPT, idx: torch.Tensor, n: int) -> tuple[torch.Tensor, _Spy]:
+    spy = _Spy(model)
+    with torch.no_grad():
+        out = call(fn, spy, idx.clone(), n)
+    require(isinstance(out, torch.Tensor), f"return a tensor of token ids, got "
+            f"{type(out).__name__}")
+    B, T = idx.shape
+    require(tuple(out.shape) == (B, T + n), f"for a prompt of shape {(B, T)} and {n} new tokens "
+            f"the result should be (B, T + n) = {(B, T + n)}, got {tuple(out.shape)}")
+    return out, spy
+
+
+@exercise("10", 3)
+def exercise_3(greedy_with_cache) -> None:
+    """greedy_with_cache(model, idx, n): n greedy tokens, prefill then one token per call."""
+    for seed, (B, T, n) in [(1, (1, 4, 8)), (2, (2, 5, 10)), (3, (1, 1, 6))]:
+        model = _tiny_gpt(seed, n_positions=24)
+        idx = torch.randint(0, 17, (B, T), generator=torch.Generator().manual_seed(seed))
+        out, spy = _generated(greedy_with_cache, model, idx, n)
+        want = generate(model, idx, n, do_sample=False)
+        require(torch.equal(out[:, :T], idx), "the result should start with the prompt")
+        cached = [length for length, with_cache in spy.calls if with_cache]
+        if torch.equal(out, want):
+            require(cached[:1] == [T], f"the right tokens, but the model never read the prompt "
+                    f"into a cache (calls: {spy.calls}, as (tokens, with a cache)). Start "
+                    "with model(idx, kv_cache=cache) on the whole prompt")
+            require(len(cached) >= n - 1 and set(cached[1:]) <= {1}, "the right tokens, but "
+                    f"after the prompt the model was run on {sorted(set(cached[1:]))} tokens "
+                    "at a time; with the cache, each step needs only the newest token")
+            continue
+        require(len(spy.calls) > 1, "the model was called only once: run it once per new token")
+        require(any(c for _, c in spy.calls), "no call passed the cache: pass "
+                "kv_cache=cache (from model.new_kv_cache(B)) to every call")
+        raise Wrong(f"different tokens from greedy decoding (prompt {idx.tolist()}): each step "
+                    "takes the argmax of the LAST position's logits and feeds that token, only "
+                    "that token, with the same cache")
+
+
+def _shipped_cases() -> list[tuple[GPT, torch.Tensor, int]]:
+    """The shipped model and prompts of 100 characters of Tiny Shakespeare: 45 new tokens run
+    17 past its context of 128 (a trained model, so stale positions change what it writes)."""
+    model, tok = load_default_model()
+    text = load_text()
+    one = torch.tensor([tok.encode(text[:100])])  # (1, 100)
+    two = torch.tensor([tok.encode(text[5000:5100]), tok.encode(text[20000:20100])])  # (2, 100)
+    return [(model, one, 45), (model, two, 45)]
+
+
+@exercise("10", 4)
+def exercise_4(greedy_any_length) -> None:
+    """greedy_any_length(model, idx, n): as exercise 3, and past the context window too."""
+    tiny = _tiny_gpt(6, n_positions=16)
+    short = torch.randint(0, 17, (1, 2), generator=torch.Generator().manual_seed(6))
+    for model, idx, n in [(tiny, short, 4), *_shipped_cases()]:
+        B, T = idx.shape
+        n_pos = model.config.n_positions
+        out, spy = _generated(greedy_any_length, model, idx, n)
+        want = generate(model, idx, n, do_sample=False)
+        require(torch.equal(out[:, :T], idx), "the result should start with the prompt")
+        require(all(length <= n_pos for length, _ in spy.calls),
+                f"the model was given more than its n_positions = {n_pos} tokens")
+        if not torch.equal(out, want):
+            first = int((out != want).any(dim=0).nonzero()[0])
+            if first >= n_pos:
+                raise Wrong(f"right up to the context's end ({n_pos} tokens), then different: "
+                            "once the window slides every token changes position, so the "
+                            "cached keys and values are stale; recompute the window instead")
+            raise Wrong(f"different tokens from greedy decoding from token {first} on, while "
+                        "the sequence still fits the context; get exercise 3 right first")
+        one_token = [length for length, with_cache in spy.calls if with_cache and length == 1]
+        require(len(one_token) >= min(n, n_pos - T) - 1,
+                "the right tokens, but the cache was not used while the sequence still fit "
+                "the context: until it is full, feed one token at a time with the cache")
