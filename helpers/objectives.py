@@ -14,9 +14,14 @@ from helpers.data import get_batch
 IGNORE_INDEX = -100  # label value that cross-entropy skips (positions with nothing to predict)
 
 
+def _full_precision(logits: torch.Tensor) -> torch.Tensor:
+    """Half-precision logits are scored in float32; float32 and float64 stay as they are."""
+    return logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+
+
 def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """log p(target) at every position: logits (..., T, V), targets (..., T) -> (..., T)."""
-    logp = F.log_softmax(logits.float(), dim=-1)
+    logp = F.log_softmax(_full_precision(logits), dim=-1)
     return logp.gather(-1, targets[..., None])[..., 0]
 
 
@@ -52,7 +57,8 @@ def mask_tokens(
 
 def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Cross-entropy on the chosen positions only. logits (B, T, V), labels (B, T)."""
-    return F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE_INDEX)
+    return F.cross_entropy(_full_precision(logits).flatten(0, 1), labels.flatten(),
+                           ignore_index=IGNORE_INDEX)
 
 
 def masked_lm_batch(
@@ -82,4 +88,4 @@ def causal_lm_batch(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def causal_lm_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Mean cross-entropy of every next-token prediction. logits (B, T, V), targets (B, T)."""
-    return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
+    return F.cross_entropy(_full_precision(logits).flatten(0, 1), targets.flatten())

@@ -47,3 +47,12 @@ def test_causal_lm_shift_and_loss():
         causal_lm_batch(torch.tensor([[1]]))
     with pytest.raises(ValueError, match="mask_prob"):
         mask_tokens(ids, 0, 20, mask_prob=1.5)
+
+
+def test_losses_keep_float64_and_lift_half_precision():
+    from helpers.objectives import causal_lm_loss, token_logprobs
+
+    logits = torch.randn(2, 3, 5, dtype=torch.float64, requires_grad=True)
+    targets = torch.randint(5, (2, 3))
+    assert causal_lm_loss(logits, targets).dtype == torch.float64
+    assert token_logprobs(logits.half(), targets).dtype == torch.float32
