@@ -205,3 +205,14 @@ def test_sequence_logprob_refuses_what_one_pass_cannot_score(model):
         sequence_logprob(model, too_long, 3)
     with pytest.raises(ValueError, match=r"prompt_len must be in 1\.\.5, got 0"):
         sequence_logprob(model, torch.zeros(1, 5, dtype=torch.long), 0)
+
+
+@pytest.mark.parametrize("p, kept", [(0.25, 1), (0.5, 2), (0.75, 3), (1.0, 4)])
+def test_top_p_at_the_exact_boundary_keeps_what_transformers_keeps(p, kept):
+    from transformers.generation.logits_process import TopPLogitsWarper
+
+    logits = torch.zeros(1, 4)  # four tokens of probability 0.25 each: the masses are exact
+    ours = top_p_filter(logits, p)
+    theirs = TopPLogitsWarper(top_p=p)(None, logits.clone())
+    assert torch.isfinite(ours).sum().item() == kept
+    assert torch.equal(torch.isfinite(ours), torch.isfinite(theirs))
