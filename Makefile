@@ -16,7 +16,10 @@ export PYTHONHASHSEED := 0
 
 .PHONY: setup lab test test-portable lint execute bench clean
 
+# the JavaScript bertviz's views need (notebook 11), fetched from the npm registry into the
+# git-ignored .cache/js; quiet when present, one line saying why when it cannot be fetched
 setup: $(STAMP)
+	@$(BIN)/python tools/fetch_js_assets.py || true
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed, found " + sys.version.split()[0] + ": run make PYTHON=/path/to/python3.11")'
