@@ -403,23 +403,27 @@ STATE = _js("""
   const [path, id] = arg;
   const el = document.querySelector(`[data-bt-control="${id}"]`);
   const valueOf = (el) => {
-    if (el.classList.contains('noUi-handle')) return Number(el.getAttribute('aria-valuenow'));
+    if (el.classList.contains('noUi-handle'))  // aria-valuenow is rounded to one decimal
+      return Number(el.getAttribute('aria-valuetext') ?? el.getAttribute('aria-valuenow'));
     if (el.tagName === 'SELECT') return el.selectedIndex;
     if (el.classList.contains('widget-toggle-buttons'))
       return [...el.querySelectorAll('button')].findIndex((b) => b.classList.contains('mod-active'));
     if (el.tagName === 'INPUT') return el.checked;
     return el.classList.contains('mod-active');
   };
-  let min = null, max = null;
+  let min = null, max = null, step = 1;
   if (el.classList.contains('noUi-handle')) {
-    min = Number(el.getAttribute('aria-valuemin')); max = Number(el.getAttribute('aria-valuemax'));
+    const options = el.closest('.noUi-target')?.noUiSlider?.options;
+    min = Number(options?.range?.min ?? el.getAttribute('aria-valuemin'));
+    max = Number(options?.range?.max ?? el.getAttribute('aria-valuemax'));
+    step = options?.step || 1;
   } else if (el.tagName === 'SELECT') {
     min = 0; max = el.options.length - 1;
   }
   const box = el.closest('[data-bt-box]');
   const scroll = [window.scrollY];
   for (let node = el.parentElement; node; node = node.parentElement) scroll.push(node.scrollTop);
-  return {value: valueOf(el), min, max, scroll, top: Math.round(el.getBoundingClientRect().top),
+  return {value: valueOf(el), min, max, step, scroll, top: Math.round(el.getBoundingClientRect().top),
           box: JSON.stringify([...box.querySelectorAll('[data-bt-control]')].map(valueOf)),
           activeCell: panelFor(path).content.activeCellIndex,
           focused: el.contains(document.activeElement),
@@ -527,8 +531,9 @@ def exercise_control(page, path: str, control: dict, notebook: str) -> Timing:
     if state["max"] is not None:  # a slider (↑ increases) or a dropdown (↓ goes down the list)
         up = "ArrowUp" if control["kind"] == "slider" else "ArrowDown"  # towards max
         down = "ArrowDown" if up == "ArrowUp" else "ArrowUp"
-        room_up, room_down = state["max"] - state["value"], state["value"] - state["min"]
-        steps = min(STEPS, int(max(room_up, room_down)))
+        room_up, room_down = ((state["max"] - state["value"]) / state["step"],
+                              (state["value"] - state["min"]) / state["step"])  # in key presses
+        steps = min(STEPS, int(max(room_up, room_down) + 1e-6))
         if steps == 0:
             timing.burst = "only one value"
             return timing
@@ -591,7 +596,7 @@ def drag_slider(page, path: str, control: dict, quiet: float) -> str:
     watch = settle(page, path, box, quiet)
     end = page.evaluate(STATE, [path, control["id"]])["value"]
     lag = max(0.0, watch["shownAt"] - released) / 1000
-    return f"{start}→{end}: {watch['changes'] - changes} redraws, final {lag:.2f} s after release"
+    return f"{start:.4g}→{end:.4g}: {watch['changes'] - changes} redraws, final {lag:.2f} s after release"
 
 
 @pytest.mark.timeout(1800)  # Run All on a busy machine, then a dozen presses per control
