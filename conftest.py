@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
+import os
+
 from tools.nbval_numbers import numbers_agree
+
+# the notebooks' kernels inherit this: no progress bars (the stored outputs have none)
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 class PrintedOutput(str):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -193,7 +194,7 @@ def train(
     model.train()
     start_time = time.perf_counter() - state.elapsed_seconds
     bar = tqdm(range(state.step, config.max_iters), initial=state.step, total=config.max_iters,
-               desc="training", disable=not progress or not main_process)
+               desc="training", disable=not progress or not main_process or _tqdm_disabled())
     try:
         for it in bar:
             for group in optimizer.param_groups:
@@ -227,6 +228,11 @@ def train(
         bar.close()
         model.train(was_training)
     return state
+
+
+def _tqdm_disabled() -> bool:
+    """tqdm's own TQDM_DISABLE switch (set by `make test`), which an explicit disable= overrides."""
+    return os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false")
 
 
 def _resume(path: Path, model: GPT, optimizer, generator: torch.Generator) -> TrainState:

@@ -209,3 +209,12 @@ def test_train_takes_a_masked_lm_batch_and_loss(corpus):
     assert first < math.log(V) and last < first  # it learns to fill in the blanks
     x, y = batches(val_data, 32, 4, torch.Generator().manual_seed(0))
     assert (y != -100).any() and (x == V - 1).any()
+
+
+@pytest.mark.parametrize("setting, shown", [("1", False), ("0", True)])
+def test_progress_bar_obeys_tqdm_disable(corpus, monkeypatch, capsys, setting, shown):
+    tok, train_data, val_data = corpus
+    monkeypatch.setenv("TQDM_DISABLE", setting)
+    cfg = TrainConfig(max_iters=2, batch_size=2, n_positions=8, eval_interval=2, eval_iters=1)
+    train(tiny_model(tok.vocab_size), train_data, val_data, cfg, progress=True)
+    assert ("training" in capsys.readouterr().err) is shown
