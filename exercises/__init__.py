@@ -12,8 +12,11 @@ The worked solutions are in notebooks/solutions/, and call the same checks.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import torch
 
 
 class Wrong(Exception):
@@ -47,6 +50,49 @@ def call(fn: Callable, *args, **kwargs):
     if is_placeholder(result):
         raise NotAnswered
     return result
+
+
+class ReadyMade(Exception):
+    """Raised by a torch function that an exercise asks the learner to write themselves."""
+
+
+# where a torch function can be reached from, and how the hint names it
+_TORCH_OWNERS = ((torch, "torch."), (torch.nn.functional, "F."),
+                 (torch.special, "torch.special."), (torch.Tensor, "Tensor."))
+
+
+@contextmanager
+def _refusing(names: tuple[str, ...], hint: str) -> Iterator[None]:
+    """Inside: every torch function in `names` (as torch.f, F.f, torch.special.f and the method
+    Tensor.f) raises ReadyMade; outside, even after an error, the originals are back."""
+    def refuse(label: str) -> Callable:
+        def refused(*args, **kwargs):
+            raise ReadyMade(f"{label} does the work for you: {hint}")
+        return refused
+
+    targets = [(owner, name, f"{prefix}{name}") for owner, prefix in _TORCH_OWNERS
+               for name in names if hasattr(owner, name)]
+    saved = [getattr(owner, name) for owner, name, _ in targets]
+    for owner, name, label in targets:
+        setattr(owner, name, refuse(label))
+    try:
+        yield
+    finally:
+        for (owner, name, _), original in zip(targets, saved, strict=True):
+            setattr(owner, name, original)
+
+
+def call_refusing(fn: Callable, *args, refuse: tuple[str, ...], hint: str, **kwargs):
+    """`call(fn, ...)` with torch's own `refuse` functions switched off, so the learner's formula
+    is what runs (e.g. refuse=("softmax",) for "write the softmax yourself"); calling one of
+    them makes the answer wrong, with the hint "torch.softmax does the work for you: <hint>"."""
+    with _refusing(refuse, hint):
+        try:
+            return call(fn, *args, **kwargs)
+        except LearnersCodeRaised as e:
+            if isinstance(e.__cause__, ReadyMade):
+                raise Wrong(str(e.__cause__)) from None
+            raise
 
 
 def require(condition: bool, hint: str) -> None:

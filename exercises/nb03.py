@@ -8,14 +8,15 @@ notebook's random state.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import torch
 
-from exercises import LearnersCodeRaised, Wrong, call, exercise, require
+from exercises import Wrong, call, call_refusing, exercise, require
 from helpers import causal_mask, self_attention
 
 DTYPE = torch.float64  # the notebook computes in float64
+# exercise 2 writes the softmax: these would do it (or its max-subtraction) for the learner
+READY_MADE_SOFTMAX = ("softmax", "log_softmax", "logsumexp")
 
 
 def _tensor(got, name: str) -> torch.Tensor:
@@ -53,35 +54,6 @@ def exercise_1(predict_zero_queries) -> None:
                         "query?")
 
 
-class _ReadyMade(Exception):
-    """Raised when the learner's softmax calls one of torch's own."""
-
-
-@contextmanager
-def _no_ready_made_softmax():
-    """Inside: torch's softmax functions (and log_softmax, logsumexp, which do the
-    subtraction for you) raise, so the learner's own formula is what runs."""
-    def refuse(name: str):
-        def refused(*args, **kwargs):
-            raise _ReadyMade(f"{name} does the work for you: write the softmax yourself, "
-                             "with torch.exp and a sum")
-        return refused
-
-    targets = [(owner, fn, f"{label}{fn}")
-               for owner, label in [(torch, "torch."), (torch.nn.functional, "F."),
-                                    (torch.special, "torch.special."), (torch.Tensor, "Tensor.")]
-               for fn in ("softmax", "log_softmax", "logsumexp")
-               if hasattr(owner, fn)]
-    saved = [getattr(owner, fn) for owner, fn, _ in targets]
-    for owner, fn, label in targets:
-        setattr(owner, fn, refuse(label))
-    try:
-        yield
-    finally:
-        for (owner, fn, _), original in zip(targets, saved, strict=True):
-            setattr(owner, fn, original)
-
-
 @exercise("03", 2)
 def exercise_2(softmax_stable) -> None:
     """softmax_stable(s): softmax of a 1-D tensor, with the largest score subtracted first."""
@@ -98,13 +70,8 @@ def exercise_2(softmax_stable) -> None:
     }
     wants = {name: torch.softmax(s, dim=0) for name, s in cases.items()}
     for name, s in cases.items():
-        with _no_ready_made_softmax():
-            try:
-                got = call(softmax_stable, s.clone())
-            except LearnersCodeRaised as e:
-                if isinstance(e.__cause__, _ReadyMade):
-                    raise Wrong(str(e.__cause__)) from None
-                raise
+        got = call_refusing(softmax_stable, s.clone(), refuse=READY_MADE_SOFTMAX,
+                            hint="write the softmax yourself, with torch.exp and a sum")
         got = _tensor(got, "softmax_stable(s)")
         _shape(got, tuple(s.shape), f"softmax_stable of {len(s)} scores")
         require(not torch.isnan(got).any(), f"{name}: the result holds nan. exp of a huge "

@@ -8,12 +8,11 @@ result, so a hard-coded answer cannot pass.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
 
-from exercises import LearnersCodeRaised, Wrong, call, exercise, require
+from exercises import Wrong, call, call_refusing, exercise, require
 from helpers.data import get_batch
 from helpers.train import TrainConfig
 
@@ -59,35 +58,6 @@ def exercise_1(make_xy) -> None:
             "the result differs from helpers.data.get_batch given the same start positions")
 
 
-class _ReadyMade(Exception):
-    """Raised when the learner's cross-entropy calls one of torch's own."""
-
-
-@contextmanager
-def _no_ready_made_loss():
-    """Inside: torch's cross-entropy, log-softmax and logsumexp raise, so the learner's own
-    formula is what runs (plain exp, sum and log stay allowed)."""
-    def refuse(name: str):
-        def refused(*args, **kwargs):
-            raise _ReadyMade(f"{name} does the work for you: write the log-softmax yourself, "
-                             "with exp, sum and log")
-        return refused
-
-    targets = [(owner, fn, f"{label}{fn}")
-               for owner, label in [(torch, "torch."), (F, "F."), (torch.special, "torch.special."),
-                                    (torch.Tensor, "Tensor.")]
-               for fn in ("cross_entropy", "log_softmax", "logsumexp")
-               if hasattr(owner, fn)]
-    saved = [getattr(owner, fn) for owner, fn, _ in targets]
-    for owner, fn, label in targets:
-        setattr(owner, fn, refuse(label))
-    try:
-        yield
-    finally:
-        for (owner, fn, _), original in zip(targets, saved, strict=True):
-            setattr(owner, fn, original)
-
-
 @exercise("09", 2)
 def exercise_2(cross_entropy) -> None:
     """cross_entropy(logits (B, T, V), targets (B, T)) -> the mean of -log p(target)."""
@@ -96,13 +66,9 @@ def exercise_2(cross_entropy) -> None:
     for (B, T, V), scale in cases:
         logits = scale * torch.randn(B, T, V, generator=g, dtype=torch.float64)
         targets = torch.randint(0, V, (B, T), generator=g)
-        with _no_ready_made_loss():
-            try:
-                got = call(cross_entropy, logits.clone(), targets.clone())
-            except LearnersCodeRaised as e:
-                if isinstance(e.__cause__, _ReadyMade):
-                    raise Wrong(str(e.__cause__)) from None
-                raise
+        got = call_refusing(cross_entropy, logits.clone(), targets.clone(),
+                            refuse=("cross_entropy", "log_softmax", "logsumexp"),
+                            hint="write the log-softmax yourself, with exp, sum and log")
         require(isinstance(got, torch.Tensor) and got.numel() == 1,
                 f"return one number (a 0-d tensor), the mean over all B x T positions; got "
                 f"{tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__}")

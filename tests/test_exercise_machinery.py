@@ -1,6 +1,8 @@
 """The exercise checks' machinery and nbval's rule for printed numbers."""
 
-from exercises import call, exercise, require
+import torch
+
+from exercises import call, call_refusing, exercise, require
 from tools.nbval_numbers import numbers_agree
 
 
@@ -35,6 +37,28 @@ def test_a_check_says_not_answered_right_or_wrong(capsys):
     with pytest.raises(KeyError):  # a check's own bug is not blamed on the learner
         broken_check(lambda x: x)
     assert "solutions/99_solutions.ipynb" in (_check_square(...), capsys.readouterr().out)[1]
+
+
+@exercise("99", 3)
+def _check_own_softmax(fn):
+    s = torch.tensor([1.0, 2.0, 3.0])
+    got = call_refusing(fn, s, refuse=("softmax", "logsumexp"), hint="use exp and a sum")
+    require(torch.allclose(got, torch.softmax(s, dim=0)), "not the softmax")
+
+
+def test_a_check_can_refuse_torch_s_own_functions_and_puts_them_back(capsys):
+    original = torch.softmax, torch.nn.functional.softmax, torch.Tensor.softmax
+    assert _check_own_softmax(lambda s: s.exp() / s.exp().sum()) is True
+    for ready_made in (lambda s: torch.softmax(s, 0), lambda s: s.softmax(0),
+                       lambda s: torch.nn.functional.softmax(s, dim=0),
+                       lambda s: (s - torch.logsumexp(s, 0)).exp()):
+        capsys.readouterr()
+        assert _check_own_softmax(ready_made) is False
+        assert "does the work for you: use exp and a sum" in capsys.readouterr().out
+    assert _check_own_softmax(lambda s: s.nope) is False  # other errors stay the learner's
+    assert "your code raised AttributeError" in capsys.readouterr().out
+    assert (torch.softmax, torch.nn.functional.softmax, torch.Tensor.softmax) == original
+    assert torch.allclose(torch.tensor([0.0, 0.0]).softmax(0), torch.tensor([0.5, 0.5]))
 
 
 def test_printed_numbers_may_differ_by_one_unit_in_their_last_digit():
