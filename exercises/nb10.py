@@ -72,6 +72,10 @@ def exercise_2(attend_new_token) -> None:
         unscaled = torch.softmax(q @ K.transpose(-2, -1), dim=-1) @ V
         require(not torch.allclose(got.double(), unscaled, atol=1e-6),
                 "the scores need dividing by sqrt(d), as in notebook 03")
+        against_values = torch.softmax(q @ V.transpose(-2, -1) / math.sqrt(d), dim=-1) @ V
+        require(not torch.allclose(got.double(), against_values, atol=1e-6),
+                "the scores come from the query and the KEYS (q·k); the values are only what "
+                "the weights then sum")
         first_only = V[:, :, :1]
         require(t == 1 or not torch.allclose(got.double(), first_only, atol=1e-6),
                 "the new token sees only the first key: a causal mask of shape (1, t) from "

@@ -100,6 +100,10 @@ def test_exercise_2_solution_placeholder_and_wrong_answers(capsys):
 
     assert check.exercise_2(tril_mask) is False
     assert "first key" in capsys.readouterr().out
+    against_values = lambda q, K, V: torch.softmax(
+        q @ V.transpose(-2, -1) / math.sqrt(q.size(-1)), dim=-1) @ V  # the note's erratum 2
+    assert check.exercise_2(against_values) is False
+    assert "KEYS" in capsys.readouterr().out
     wrong_axis = lambda q, K, V: torch.softmax(
         q @ K.transpose(-2, -1) / math.sqrt(q.size(-1)), dim=-2) @ V
     assert check.exercise_2(wrong_axis) is False
