@@ -1,10 +1,15 @@
 """Speed of `helpers.GPT` against `transformers`' GPT2LMHeadModel on the same weights.
 
-GPT-2 small's shape with random weights (no download), copied into helpers. Two tasks:
-one forward pass of 1 x 128 tokens, and 32 greedy tokens with the KV cache after an 8-token
-prompt. Runs are interleaved (helpers, transformers, helpers, ...) in one process, so both see
-the same machine load; the script prints medians and the ratio helpers / transformers
-(below 1 means helpers is faster).
+GPT-2 small's shape (124M parameters) with random weights (no download), copied into
+helpers. Tasks: one forward pass of 1 x 128 tokens, and greedy generation with the KV cache
+of 32 and of 256 new tokens after an 8-token prompt (a learner's prompt and a page of text).
+Runs are interleaved (helpers, transformers, helpers, ...) in one process, so both see the
+same machine load; the script prints medians and the ratio helpers / transformers (below 1
+means helpers is faster).
+
+Generation of one token reads every weight once (498 MB in float32), so memory bandwidth
+bounds it: the script measures how fast this machine reads memory (the sum of a 512 MB
+buffer) and prints helpers' tokens/s as a fraction of that limit.
 
     python benchmarks/bench_model.py [--repeats 7] [--threads N]
 """
@@ -14,14 +19,30 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
+PROMPT_TOKENS = 8
+NEW_TOKENS = (32, 256)
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of fn over `repeats` calls."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def read_bandwidth(repeats: int = 7) -> float:
+    """Bytes per second this machine reads from memory: the sum of a 512 MB float32 buffer
+    (far larger than any cache), with the same threads the models use."""
+    buf = torch.ones(128 * 1024 * 1024)  # 512 MiB
+    buf.sum()
+    return buf.numel() * buf.element_size() / median_seconds(buf.sum, repeats)
 
 
 def main() -> None:
@@ -40,39 +61,52 @@ def main() -> None:
     torch.manual_seed(0)
     hf = GPT2LMHeadModel(GPT2Config()).eval()  # GPT-2 small's shape, random weights, SDPA
     ours = GPT.from_hf(hf).eval()
+    weight_bytes = sum(p.numel() * p.element_size() for p in ours.parameters())
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, "
-          f"{torch.get_num_threads()} threads, {ours.num_parameters():,} parameters")
+          f"{torch.get_num_threads()} threads, {ours.num_parameters():,} parameters "
+          f"({weight_bytes / 1e6:.0f} MB of float32 weights)")
 
     x = torch.randint(50257, (1, 128))
-    prompt = torch.randint(50257, (1, 8))
+    prompt = torch.randint(50257, (1, PROMPT_TOKENS))
+
+    def hf_generate(n: int) -> torch.Tensor:
+        return hf.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=n,
+                           min_new_tokens=n, do_sample=False, pad_token_id=0)
+
     with torch.no_grad():
         same_logits = (ours(x) - hf(x).logits).abs().max().item()
-    ref = hf.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=32,
-                      min_new_tokens=32, do_sample=False, pad_token_id=0)
-    same_tokens = torch.equal(generate(ours, prompt, 32, do_sample=False), ref)
+        same_tokens = torch.equal(generate(ours, prompt, 32, do_sample=False), hf_generate(32))
     print(f"max |logit difference| {same_logits:.2e}; same 32 greedy tokens: {same_tokens}")
 
-    tasks = {
-        "forward 1x128": (
-            lambda: ours(x),
-            lambda: hf(x),
-        ),
-        "32 greedy tokens, KV cache": (
-            lambda: generate(ours, prompt, 32, do_sample=False, use_cache=True),
-            lambda: hf.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=32,
-                                min_new_tokens=32, do_sample=False, pad_token_id=0),
-        ),
-    }
-    print(f"\n{'task':<28} {'helpers':>10} {'transformers':>13} {'ratio':>7}")
+    tasks: dict[str, tuple[Callable, Callable, int]] = {"forward 1x128": (
+        lambda: ours(x), lambda: hf(x), 0)}
+    for n in NEW_TOKENS:
+        tasks[f"{n} greedy tokens, KV cache"] = (
+            lambda n=n: generate(ours, prompt, n, do_sample=False, use_cache=True),
+            lambda n=n: hf_generate(n), n)
+
+    print(f"\n{'task':<28} {'helpers':>10} {'transformers':>13} {'ratio':>7} {'tokens/s':>9}")
+    ours_rates = {}
     with torch.no_grad():
-        for name, (ours_fn, hf_fn) in tasks.items():
+        for name, (ours_fn, hf_fn, n) in tasks.items():
             ours_fn(), hf_fn()  # warm-up
             t_ours, t_hf = [], []
             for _ in range(args.repeats):
-                t_ours.append(timed(ours_fn))
-                t_hf.append(timed(hf_fn))
+                t_ours.append(median_seconds(ours_fn, 1))
+                t_hf.append(median_seconds(hf_fn, 1))
             a, b = statistics.median(t_ours), statistics.median(t_hf)
-            print(f"{name:<28} {a * 1000:>8.0f}ms {b * 1000:>11.0f}ms {a / b:>7.2f}")
+            rate = f"{n / a:>9.1f}" if n else ""
+            if n:
+                ours_rates[n] = n / a
+            print(f"{name:<28} {a * 1000:>8.0f}ms {b * 1000:>11.0f}ms {a / b:>7.2f} {rate}")
+
+    bandwidth = read_bandwidth()
+    limit = bandwidth / weight_bytes
+    print(f"\nmemory read bandwidth {bandwidth / 1e9:.1f} GB/s: at most {limit:.1f} tokens/s "
+          f"when every token reads all {weight_bytes / 1e6:.0f} MB of weights once")
+    for n, rate in ours_rates.items():
+        print(f"helpers, {n} new tokens: {rate:.1f} tokens/s = {rate / limit:.0%} of that limit")
+    print("targets (issue 9): generation <= 0.75 and >= 70% of the limit; forward <= 0.90")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,116 @@
+"""Speed of one training step of `helpers` against two peers, on the shipped model's shape.
+
+A training step is forward, loss, backward and an AdamW update, on a batch of 32 x 128
+tokens of the shipped model's shape (6 layers, 6 heads, n_embd 192, 65 characters, no
+dropout). Three sides, each as its users run it:
+
+- helpers: `GPT` with `helpers.train.make_optimizer` (the code `helpers.train` runs);
+- transformers: `GPT2LMHeadModel` on the same weights, with `torch.optim.AdamW`;
+- llms-from-scratch: the book's `GPTModel` (ch04) of the same shape, with `torch.optim.AdamW`
+  (installed by `make bench` with --no-deps; its row is skipped with one line when absent).
+
+Steps are interleaved (helpers, transformers, llms-from-scratch, helpers, ...) in one
+process, so every side sees the same machine load; the script prints medians and the
+ratio helpers / peer (below 1 means helpers is faster).
+
+    python benchmarks/bench_training.py [--repeats 15] [--threads N] [--batch-size 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+SHAPE = dict(vocab_size=65, n_positions=128, n_embd=192, n_layer=6, n_head=6)  # shipped model
+LR, WEIGHT_DECAY = 1e-3, 0.1
+
+
+def step_fn(model: torch.nn.Module, optimizer: torch.optim.Optimizer, logits_of: Callable,
+            x: torch.Tensor, y: torch.Tensor) -> Callable[[], float]:
+    """One training step as a closure: forward, cross-entropy, backward, optimizer step."""
+
+    def step() -> float:
+        logits = logits_of(model, x)  # (B, T, V)
+        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def sides(batch_size: int) -> dict[str, Callable[[], float]]:
+    """The training step of each side that is installed, on the same batch."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from helpers import GPT, GPTConfig
+    from helpers.train import TrainConfig, make_optimizer
+
+    torch.manual_seed(0)
+    x = torch.randint(SHAPE["vocab_size"], (batch_size, SHAPE["n_positions"]))  # (B, T)
+    y = torch.roll(x, -1, dims=1)  # (B, T)
+    ours = GPT(GPTConfig(**SHAPE)).train()
+    config = TrainConfig(learning_rate=LR, weight_decay=WEIGHT_DECAY)
+    steps = {"helpers": step_fn(ours, make_optimizer(ours, config), lambda m, i: m(i), x, y)}
+
+    hf_config = GPT2Config(vocab_size=SHAPE["vocab_size"], n_positions=SHAPE["n_positions"],
+                           n_embd=SHAPE["n_embd"], n_layer=SHAPE["n_layer"], n_head=SHAPE["n_head"],
+                           resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    hf = GPT2LMHeadModel(hf_config)
+    hf.load_state_dict(ours.to_hf().state_dict())
+    hf.train()
+    hf_opt = torch.optim.AdamW(hf.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+    steps["transformers"] = step_fn(hf, hf_opt, lambda m, i: m(i).logits, x, y)
+
+    try:
+        from llms_from_scratch.ch04 import GPTModel
+    except ImportError:
+        print("llms-from-scratch is not installed: its row is skipped "
+              "(make bench installs it with pip install --no-deps llms-from-scratch==1.0.19)")
+    else:
+        book = GPTModel({"vocab_size": SHAPE["vocab_size"], "context_length": SHAPE["n_positions"],
+                         "emb_dim": SHAPE["n_embd"], "n_heads": SHAPE["n_head"],
+                         "n_layers": SHAPE["n_layer"], "drop_rate": 0.0, "qkv_bias": True}).train()
+        book_opt = torch.optim.AdamW(book.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
+        steps["llms-from-scratch"] = step_fn(book, book_opt, lambda m, i: m(i), x, y)
+    return steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    import transformers
+
+    steps = sides(args.batch_size)
+    print(f"torch {torch.__version__}, transformers {transformers.__version__}, "
+          f"{torch.get_num_threads()} threads; training step of batch {args.batch_size} x "
+          f"{SHAPE['n_positions']} on the shipped model's shape")
+    for step in steps.values():  # warm-up: first steps allocate optimizer state
+        step(), step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(args.repeats):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    ours = medians["helpers"]
+    print(f"\n{'side':<20} {'median step':>12} {'helpers / side':>15}")
+    for name, median in medians.items():
+        print(f"{name:<20} {median * 1000:>10.0f}ms {ours / median:>15.2f}")
+    print("\ntargets (issue 9): helpers / transformers <= 0.65, helpers / llms-from-scratch <= 0.50")
+
+
+if __name__ == "__main__":
+    main()
