@@ -61,7 +61,8 @@ def sides(batch_size: int) -> dict[str, Callable[[], float]]:
 
     hf_config = GPT2Config(vocab_size=SHAPE["vocab_size"], n_positions=SHAPE["n_positions"],
                            n_embd=SHAPE["n_embd"], n_layer=SHAPE["n_layer"], n_head=SHAPE["n_head"],
-                           resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+                           resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                           bos_token_id=None, eos_token_id=None)
     hf = GPT2LMHeadModel(hf_config)
     hf.load_state_dict(ours.to_hf().state_dict())
     hf.train()
