@@ -116,6 +116,11 @@ class KVCache:
         dtype: torch.dtype = torch.float32,
         device: torch.device | str | None = None,
     ) -> None:
+        sizes = dict(n_layer=n_layer, batch_size=batch_size, n_head=n_head,
+                     n_positions=n_positions, head_dim=head_dim)
+        for name, value in sizes.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"KVCache: {name} must be an integer >= 1, got {value!r}")
         shape = (batch_size, n_head, n_positions, head_dim)
         self.keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]
         self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]

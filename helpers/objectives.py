@@ -21,6 +21,10 @@ def _full_precision(logits: torch.Tensor) -> torch.Tensor:
 
 def token_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """log p(target) at every position: logits (..., T, V), targets (..., T) -> (..., T)."""
+    if logits.shape[:-1] != targets.shape:
+        raise ValueError(f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)} do not "
+                         "line up: logits must be targets' shape plus a vocabulary axis; for "
+                         "next-token scores pair logits[:, :-1] with idx[:, 1:]")
     logp = F.log_softmax(_full_precision(logits), dim=-1)
     return logp.gather(-1, targets[..., None])[..., 0]
 
