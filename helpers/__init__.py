@@ -17,6 +17,7 @@ from helpers.attention import (
 from helpers.checkpoint import CheckpointError, load_checkpoint, load_default_model, save_checkpoint
 from helpers.hub import pretrained_available
 from helpers.model import GPT, MLP, Block, GPTConfig, eval_mode
+from helpers.notebook import install_cell_hints
 from helpers.sampling import (
     apply_temperature,
     beam_search,
@@ -35,3 +36,5 @@ __all__ = [
     "load_default_model", "load_checkpoint", "save_checkpoint", "CheckpointError",
     "pretrained_available",
 ]
+
+install_cell_hints()  # in a notebook, a NameError says which earlier cell defines the name
