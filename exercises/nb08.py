@@ -12,7 +12,7 @@ import numbers
 import torch
 
 from exercises import Wrong, call, exercise, require
-from helpers import GPT, GPTConfig, generate, sequence_logprob, top_p_filter
+from helpers import GPT, GPTConfig, beam_search, generate, sequence_logprob, top_p_filter
 
 
 def _as_int(got, name: str) -> int:
@@ -129,8 +129,9 @@ def _exhaustive(model: GPT, idx: torch.Tensor, n: int) -> torch.Tensor:
     return sequence_logprob(model, seqs, idx.size(1))
 
 
-# (seed, vocab, prompt length, n): in the first three greedy's continuation is not the best
-CASES_4 = [(3, 5, 3, 2), (3, 6, 2, 3), (7, 7, 4, 2), (0, 4, 1, 1)]
+# (seed, vocab, prompt length, n): in the first three greedy's continuation is not the best;
+# in the last, beam search with 2, 3, 4 or 5 beams misses the best too
+CASES_4 = [(3, 5, 3, 2), (3, 6, 2, 3), (7, 7, 4, 2), (0, 4, 1, 1), (14, 6, 3, 3)]
 
 
 @exercise("08", 4)
@@ -154,5 +155,10 @@ def exercise_4(best_continuation) -> None:
         greedy = generate(model, idx, n, do_sample=False)[0, T:]
         require(not torch.equal(got.long(), greedy), "that is greedy's continuation: it takes the "
                 "best token at every step, which is not always the best sequence; try them all")
+        for num_beams in range(2, V):
+            beam = beam_search(model, idx, n, num_beams=num_beams)[0, T:]
+            require(not torch.equal(got.long(), beam), "that is what beam search finds here: it "
+                    "keeps only a few partial sequences, and the best one can fall out of the "
+                    "beam early; try every continuation")
         raise Wrong(f"for a {V}-token model and n = {n} a continuation with a higher joint "
                     f"log-probability exists ({float(best):.3f} > {float(mine):.3f})")

@@ -120,15 +120,22 @@ def test_exercise_3_solution_placeholder_and_wrong_answers(capsys):
 # --- exercise 4 -----------------------------------------------------------------------------
 
 
-def test_exercise_4_cases_are_ones_where_greedy_misses_the_best_sequence():
+def test_exercise_4_cases_are_ones_where_greedy_and_beam_search_miss_the_best_sequence():
     misses = 0
     for seed, V, T, n in check.CASES_4:
         model = check._tiny_gpt(seed, V)
         idx = torch.randint(0, V, (1, T), generator=torch.Generator().manual_seed(seed))
         greedy = generate(model, idx, n, do_sample=False)
-        misses += bool(check._exhaustive(model, idx, n).max() >
-                       sequence_logprob(model, greedy, T)[0] + 0.05)
-    assert misses == 3
+        best = check._exhaustive(model, idx, n).max()
+        misses += bool(best > sequence_logprob(model, greedy, T)[0] + 0.05)
+    assert misses == 4
+    seed, V, T, n = check.CASES_4[-1]  # the case where every beam of 2 .. V - 1 misses
+    model = check._tiny_gpt(seed, V)
+    idx = torch.randint(0, V, (1, T), generator=torch.Generator().manual_seed(seed))
+    best = check._exhaustive(model, idx, n).max()
+    for num_beams in range(2, V):
+        beam = beam_search(model, idx, n, num_beams=num_beams)
+        assert best > sequence_logprob(model, beam, T)[0] + 1e-4, num_beams
 
 
 def test_exercise_4_solution_placeholder_and_wrong_answers(capsys):
@@ -144,4 +151,7 @@ def test_exercise_4_solution_placeholder_and_wrong_answers(capsys):
     assert "without the prompt" in capsys.readouterr().out
     narrow_beam = lambda model, idx, n: beam_search(model, idx, n, 1)[0, idx.size(1):]
     assert check.exercise_4(narrow_beam) is False
+    wider_beam = lambda model, idx, n: beam_search(model, idx, n, 3)[0, idx.size(1):]
+    assert check.exercise_4(wider_beam) is False  # passed before the beam-search case
+    assert "beam search" in capsys.readouterr().out
     assert check.exercise_4(lambda model, idx, n: best_continuation(model, idx, n)[:1]) is False
