@@ -56,7 +56,7 @@ def exercise_2(block_parameters: Callable) -> None:
                         "LayerNorms (gain and bias each)")
         require(got == expected,
                 f"block_parameters({n_embd}) = {got:,} is not the parameter count of a block "
-                f"with n_embd = {n_embd} (count every tensor of section 8: weights, biases, "
+                f"with n_embd = {n_embd} (count every tensor of section 9: weights, biases, "
                 "LayerNorm gains and biases)")
 
 
