@@ -56,13 +56,14 @@ def plot_query_attention(
     ax.set_ylim(-lim, lim)
     for j, v in enumerate(row_s.tolist()):
         ax.text(j, float(shown[j]), _fmt(v, 1), ha="center", va="bottom" if v >= 0 else "top",
-                fontsize=_annotation_size())
+                fontsize=_annotation_size(), in_layout=False)  # inside the axes (ylim)
     ax.set_ylabel(score_label)
     ax.set_title(f"scores of query '{query_name}'")
     ax = axes[0, 1]
     ax.bar(range(n), row_w.numpy(), color=VISIBLE_COLOR)
     for j, v in enumerate(row_w.tolist()):
-        ax.text(j, v, _fmt(v, 2), ha="center", va="bottom", fontsize=_annotation_size())
+        ax.text(j, v, _fmt(v, 2), ha="center", va="bottom", fontsize=_annotation_size(),
+                in_layout=False)
     ax.set_ylim(0.0, 1.1)
     ax.set_ylabel("weight (sums to 1)")
     ax.set_title("softmax → weights")

@@ -111,9 +111,10 @@ def _draw_masked_cells(ax, hidden: torch.Tensor) -> None:
     """Cover the cells where `hidden` is True with the masked colour, hatched."""
     from matplotlib.patches import Rectangle
 
-    for i, j in hidden.nonzero().tolist():
-        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=MASKED_COLOR,
-                               edgecolor="#6e6e6e", hatch="///", linewidth=0))
+    for i, j in hidden.nonzero().tolist():  # add_artist: the cells lie inside the image, so
+        # the axes' limits need no update (add_patch's update costs more than the drawing)
+        ax.add_artist(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=MASKED_COLOR,
+                                edgecolor="#6e6e6e", hatch="///", linewidth=0))
 
 
 def _as_2d(x) -> torch.Tensor:

@@ -144,7 +144,9 @@ def plot_attention(
                 # on a masked cell the label sits on plain grey, so the hatching never crosses it
                 box = None if finite[i, j] else dict(facecolor=MASKED_COLOR, edgecolor="none", pad=1.0)
                 ax.text(j, i, _fmt(v, decimals), ha="center", va="center", bbox=box,
-                        fontsize=_annotation_size(), color="white" if dark else "black")
+                        fontsize=_annotation_size(), color="white" if dark else "black",
+                        in_layout=j in (0, w.size(1) - 1))  # an inner one stays inside the
+                # axes even if wider than its cell, so the layout need not measure it (faster)
     _label_axes(ax, tokens, w.size(0), w.size(1), xlabel, ylabel)
     ax.set_title(title)
     return fig

@@ -146,3 +146,53 @@ def test_long_sequences_keep_token_labels_and_tiny_weights_are_not_zero():
     w = torch.tensor([[0.996, 0.004], [0.0, 1.0]])
     texts = _texts(_render(plot_attention(w)).axes[0])
     assert texts == ["1.00", "<.01", "0", "1.00"]
+
+
+def _pixels(png: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def test_figure_png_writes_an_opaque_figure_as_rgb_with_the_same_pixels():
+    import io
+
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    from helpers.widgets import figure_png
+
+    fig = plot_mask_stages(torch.randn(4, 4, generator=torch.Generator().manual_seed(0)),
+                           causal_mask(4), TOKENS, query=1)
+    png, width = figure_png(fig)
+    assert Image.open(io.BytesIO(png)).mode == "RGB" and width == round(fig.bbox.width)
+    twin = plot_mask_stages(torch.randn(4, 4, generator=torch.Generator().manual_seed(0)),
+                            causal_mask(4), TOKENS, query=1)
+    twin.set_dpi(2 * twin.dpi)  # the same figure at retina size, by matplotlib's canvas (RGBA)
+    canvas = FigureCanvasAgg(twin)
+    canvas.draw()
+    assert (np.asarray(canvas.buffer_rgba()) == _pixels(png)).all()
+    clear = Figure(figsize=(2, 1))
+    clear.patch.set_alpha(0.0)  # a transparent figure keeps its transparency
+    assert Image.open(io.BytesIO(figure_png(clear)[0])).mode == "RGBA"
+
+
+def test_show_interactive_draws_on_one_torch_thread_and_times_each_phase():
+    widgets = pytest.importorskip("ipywidgets")
+    from helpers.widgets import show_interactive
+
+    threads_before, seen = torch.get_num_threads(), []
+
+    def draw(T=3):
+        seen.append(torch.get_num_threads())
+        return plot_mask(causal_mask(T))
+
+    box = show_interactive(draw, T=widgets.IntSlider(value=3, min=1, max=5))
+    box.children[0].children[0].value = 4
+    assert seen == [1, 1] and torch.get_num_threads() == threads_before  # restored after
+    assert set(box.redraw.phases) == {"draw", "render", "send"}
+    assert sum(box.redraw.phases.values()) == pytest.approx(box.redraw.seconds, abs=1e-3)
