@@ -7,6 +7,7 @@ Nothing here imports matplotlib, IPython or ipywidgets until a function needs th
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import sys
 import time
@@ -135,7 +136,7 @@ class _Redraw:
         self.drawn: dict | None = None  # the values of the figure on screen
         self.count = 0  # figures drawn (read by tests)
         self.seconds = 0.0  # how long the last one took: draw, encode and send the picture
-        self.phases: dict[str, float] = {}  # the last one's seconds in "draw", "render", "send"
+        self.phases: dict[str, float] = {}  # its seconds to "draw", "render", "send", "free"
 
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
@@ -161,10 +162,11 @@ class _Redraw:
             return  # e.g. a second control that moved with the first, already drawn
         start = time.perf_counter()
         try:
-            with _one_torch_thread():
+            with _one_torch_thread(), _no_full_collection():
                 fig = _as_figure(self.draw(**values))
-            drawn = time.perf_counter()
-            png, width = figure_png(fig)
+                drawn = time.perf_counter()
+                png, width = figure_png(fig)
+            del fig
         except Exception:  # shown under the controls, as a cell would show it
             if raise_errors:
                 raise
@@ -182,9 +184,30 @@ class _Redraw:
             self.errors.outputs = ()
         self.drawn = values
         self.count += 1
+        sent = time.perf_counter()
+        gc.collect(1)  # free the figure's reference cycles while they are young: cheap
         end = time.perf_counter()
         self.seconds = end - start
-        self.phases = {"draw": drawn - start, "render": encoded - drawn, "send": end - encoded}
+        self.phases = {"draw": drawn - start, "render": encoded - drawn, "send": sent - encoded,
+                       "free": end - sent}
+
+
+@contextlib.contextmanager
+def _no_full_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a figure is built and rendered.
+
+    A figure is 10 000-20 000 objects in reference cycles. Collected mid-drawing, the half-built
+    figure survives into the oldest generation, and every few redraws that triggers a full
+    collection of the whole kernel (its model, data, every cell's objects): measured at
+    90-170 ms, the slowest redraws of the series. Paused, the finished figure is garbage by
+    the time `_Redraw.render` collects the young generations, which is cheap."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager

@@ -194,5 +194,5 @@ def test_show_interactive_draws_on_one_torch_thread_and_times_each_phase():
     box = show_interactive(draw, T=widgets.IntSlider(value=3, min=1, max=5))
     box.children[0].children[0].value = 4
     assert seen == [1, 1] and torch.get_num_threads() == threads_before  # restored after
-    assert set(box.redraw.phases) == {"draw", "render", "send"}
+    assert set(box.redraw.phases) == {"draw", "render", "send", "free"}
     assert sum(box.redraw.phases.values()) == pytest.approx(box.redraw.seconds, abs=1e-3)
