@@ -58,15 +58,7 @@ test-portable: setup
 NB ?= notebooks/[0-9]*.ipynb notebooks/solutions/*.ipynb
 
 execute: setup
-	@total_start=$$EPOCHREALTIME; \
-	for nb in $(NB); do \
-	  start=$$EPOCHREALTIME; \
-	  $(BIN)/jupyter nbconvert --to notebook --execute --inplace --log-level=WARN \
-	    --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
-	  $(BIN)/python tools/clean_notebook.py "$$nb" || exit 1; \
-	  awk -v a=$$start -v b=$$EPOCHREALTIME -v nb="$$nb" 'BEGIN {printf "%6.1f s  %s\n", b - a, nb}'; \
-	done; \
-	awk -v a=$$total_start -v b=$$EPOCHREALTIME 'BEGIN {printf "%6.1f s  in all\n", b - a}'
+	$(BIN)/python tools/execute_notebooks.py $(NB)
 
 # the llms-from-scratch peer declares requirements that conflict with the pins; its model
 # modules need only torch, so it is installed without them (its row is skipped when absent)

@@ -1,5 +1,7 @@
 """The exercise checks' machinery and nbval's rule for printed numbers."""
 
+import json
+
 import torch
 
 from exercises import call, call_refusing, exercise, require
@@ -84,3 +86,24 @@ def test_the_cleaner_joins_a_print_the_kernel_sent_in_pieces():
     joined = join_streams(pieces)
     assert [o.get("name") for o in joined] == ["stdout", "stderr", None, "stdout"]
     assert joined[0]["text"] == ["a\n", "bc\n"]
+
+
+def test_make_execute_runs_a_notebook_in_its_folder_in_order_and_stores_it_tidy(tmp_path):
+    import nbformat
+
+    from tools.execute_notebooks import execute
+
+    (tmp_path / "beside.txt").write_text("found\n")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = open('beside.txt').read().strip()"),  # the notebook's folder
+        nbformat.v4.new_code_cell("print(x)\nprint(len(x))"),
+    ])
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, path)
+    seconds = execute(path)
+    stored = json.loads(path.read_text())
+    cells = stored["cells"]
+    assert [c["execution_count"] for c in cells] == [1, 2]
+    assert cells[1]["outputs"][0]["text"] == ["found\n", "5\n"]
+    assert all("execution" not in c["metadata"] for c in cells)  # run timestamps dropped
+    assert 0 < seconds < 120
