@@ -52,6 +52,11 @@ def _label_axes(
     ax.set_yticks(range(n_rows))
     ax.tick_params(length=0)
     if tokens is not None:
+        if len(tokens) < max(n_rows, n_cols):
+            raise ValueError(
+                f"{len(tokens)} tokens for a {n_rows} x {n_cols} matrix: pass one token per "
+                f"position (at least {max(n_rows, n_cols)}; the last ones label the axes), "
+                "or tokens=None to number the positions")
         labels = [token_label(t) for t in tokens]
         long_labels = max(len(t) for t in labels) > 2
         ax.set_xticklabels(labels[-n_cols:], rotation=90 if long_labels else 0)

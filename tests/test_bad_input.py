@@ -2,6 +2,7 @@
 value given and what is allowed (issue 9's robustness list; model, sampling, tokenizer and
 checkpoint inputs are tested beside their own code)."""
 
+import matplotlib.pyplot
 import pytest
 import torch
 
@@ -45,3 +46,17 @@ def test_kv_cache_refuses_sizes_below_one(name, index):
     sizes[index] = 0
     with pytest.raises(ValueError, match=f"KVCache: {name} must be an integer >= 1, got 0"):
         KVCache(*sizes)
+
+
+def test_mask_and_attention_figures_name_a_token_count_that_does_not_fit():
+    from helpers.viz import plot_attention, plot_mask
+
+    mask = torch.ones(4, 4, dtype=torch.bool).tril()
+    with pytest.raises(ValueError, match=r"3 tokens for a 4 x 4 matrix.*tokens=None"):
+        plot_mask(mask, list("abc"))
+    with pytest.raises(ValueError, match=r"2 tokens for a 1 x 3 matrix"):
+        plot_attention(torch.full((1, 3), 1 / 3), list("ab"))  # one query, three keys
+    matplotlib.pyplot.close("all")
+    plot_attention(torch.full((1, 3), 1 / 3), list("abc"))  # a cached query's row: fine
+    plot_mask(mask, list("xabcd"))  # more tokens: the last four label the axes
+    matplotlib.pyplot.close("all")
