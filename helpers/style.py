@@ -109,12 +109,14 @@ def _masked_patch(label: str = "masked"):
 
 def _draw_masked_cells(ax, hidden: torch.Tensor) -> None:
     """Cover the cells where `hidden` is True with the masked colour, hatched."""
+    from matplotlib.collections import PatchCollection
     from matplotlib.patches import Rectangle
 
-    for i, j in hidden.nonzero().tolist():  # add_artist: the cells lie inside the image, so
-        # the axes' limits need no update (add_patch's update costs more than the drawing)
-        ax.add_artist(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=MASKED_COLOR,
-                                edgecolor="#6e6e6e", hatch="///", linewidth=0))
+    cells = [Rectangle((j - 0.5, i - 0.5), 1, 1) for i, j in hidden.nonzero().tolist()]
+    if cells:  # one collection, drawn in one pass (the same pixels as a patch per cell, faster);
+        # add_artist: the cells lie inside the image, so the axes' limits need no update
+        ax.add_artist(PatchCollection(cells, facecolor=MASKED_COLOR, edgecolor="#6e6e6e",
+                                      hatch="///", linewidth=0, gid="masked cells"))
 
 
 def _as_2d(x) -> torch.Tensor:

@@ -36,7 +36,8 @@ def _texts(ax):
 
 
 def _hatched(ax):
-    return [p for p in ax.patches if p.get_hatch()]
+    """The hatched (masked) cells: the paths of the axes' hatched collections."""
+    return [path for c in ax.collections if c.get_hatch() for path in c.get_paths()]
 
 
 def test_token_labels_are_inert_and_visible():
