@@ -50,21 +50,29 @@ def plot_query_attention(
     shown = torch.where(finite, row_s, torch.zeros_like(row_s))
     fig, axes = figure(1, 2, height=3.6)
     ax = axes[0, 0]
+    # a value label ("-4.5", "<.01") is about 0.36 in wide at 10 pt: where a bar's slot is
+    # narrower, the labels stand upright (rotated) so that neighbours do not run together,
+    # and where even an upright label's height does not fit, its font shrinks to fit
+    slot = ax.get_position().width * fig.get_figwidth() / n  # inches per bar
+    size = _annotation_size()
+    rotation, room = (0, 1.25) if slot >= 0.036 * size else (90, 1.6)
+    if rotation:
+        size = min(size, 0.7 * slot * 72)  # points: an upright label is as wide as its font
     ax.bar(range(n), shown.numpy(), color=["#e08214" if v < 0 else VISIBLE_COLOR for v in shown.tolist()])
     ax.axhline(0.0, color="black", linewidth=0.8)
-    lim = 1.25 * (float(shown.abs().max()) or 1.0)
+    lim = room * (float(shown.abs().max()) or 1.0)
     ax.set_ylim(-lim, lim)
     for j, v in enumerate(row_s.tolist()):
         ax.text(j, float(shown[j]), _fmt(v, 1), ha="center", va="bottom" if v >= 0 else "top",
-                fontsize=_annotation_size(), in_layout=False)  # inside the axes (ylim)
+                rotation=rotation, fontsize=size, in_layout=False)  # inside the axes (ylim)
     ax.set_ylabel(score_label)
     ax.set_title(f"scores of query '{query_name}'")
     ax = axes[0, 1]
     ax.bar(range(n), row_w.numpy(), color=VISIBLE_COLOR)
     for j, v in enumerate(row_w.tolist()):
-        ax.text(j, v, _fmt(v, 2), ha="center", va="bottom", fontsize=_annotation_size(),
+        ax.text(j, v, _fmt(v, 2), ha="center", va="bottom", rotation=rotation, fontsize=size,
                 in_layout=False)
-    ax.set_ylim(0.0, 1.1)
+    ax.set_ylim(0.0, 1.1 if rotation == 0 else 1.3)
     ax.set_ylabel("weight (sums to 1)")
     ax.set_title("softmax → weights")
     long_labels = max(len(k) for k in key_names) > 2

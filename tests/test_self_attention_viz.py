@@ -35,3 +35,29 @@ def test_plot_query_attention_rejects_bad_input():
         plot_query_attention(s, s, query=3)
     with pytest.raises(ValueError, match="one shape"):
         plot_query_attention(s, torch.zeros(3, 2))
+
+
+def _overlapping_labels(ax, renderer):
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    return [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+
+
+@pytest.mark.parametrize("n_keys", [4, 9, 14, 24])
+def test_plot_query_attention_value_labels_never_run_together(n_keys):
+    # a query that spreads its weight thinly: every label is '<.01' or '.01'-wide
+    torch.manual_seed(1)
+    scores = (torch.randn(n_keys, n_keys) * 4).masked_fill(~causal_mask(n_keys), float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    fig = plot_query_attention(scores, weights, list("abcdefghijklmnopqrstuvwxyz")[:n_keys],
+                               query=n_keys - 1)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for ax in fig.axes:
+        assert _overlapping_labels(ax, renderer) == []
+        axes_box = ax.get_window_extent(renderer)
+        for t in ax.texts:  # every label stays inside its axes
+            box = t.get_window_extent(renderer)
+            assert axes_box.y0 - 1 <= box.y0 and box.y1 <= axes_box.y1 + 1, t.get_text()
