@@ -52,6 +52,9 @@ def _label_axes(
     ax.set_yticks(range(n_rows))
     ax.tick_params(length=0)
     if tokens is not None:
+        from matplotlib import rcParams
+        from matplotlib.font_manager import FontProperties
+
         if len(tokens) < max(n_rows, n_cols):
             raise ValueError(
                 f"{len(tokens)} tokens for a {n_rows} x {n_cols} matrix: pass one token per "
@@ -59,8 +62,16 @@ def _label_axes(
                 "or tokens=None to number the positions")
         labels = [token_label(t) for t in tokens]
         long_labels = max(len(t) for t in labels) > 2
-        ax.set_xticklabels(labels[-n_cols:], rotation=90 if long_labels else 0)
-        ax.set_yticklabels(labels[-n_rows:])
+        # rows (columns) closer together than a label's height (width) would make neighbours
+        # touch: the labels shrink to fit (24 tokens in a 4-inch figure), down to 7 points
+        fig, box = ax.figure, ax.get_position()
+        row_pt = 72 * box.height * fig.get_figheight() / n_rows
+        col_pt = 72 * box.width * fig.get_figwidth() / n_cols
+        size = FontProperties(size=rcParams["ytick.labelsize"]).get_size_in_points()
+        widest = 1.0 if long_labels else 0.7 * max(len(t) for t in labels)  # in ems, upright
+        ax.set_xticklabels(labels[-n_cols:], rotation=90 if long_labels else 0,
+                           fontsize=max(7.0, min(size, 0.75 * col_pt / widest)))
+        ax.set_yticklabels(labels[-n_rows:], fontsize=max(7.0, min(size, 0.75 * row_pt)))
 
 
 @_styled

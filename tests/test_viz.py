@@ -197,3 +197,27 @@ def test_show_interactive_draws_on_one_torch_thread_and_times_each_phase():
     assert seen == [1, 1] and torch.get_num_threads() == threads_before  # restored after
     assert set(box.redraw.phases) == {"draw", "render", "send", "free"}
     assert sum(box.redraw.phases.values()) == pytest.approx(box.redraw.seconds, abs=1e-3)
+
+
+@pytest.mark.parametrize("T", [6, 24])
+def test_token_labels_of_a_long_sentence_do_not_touch(T):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from helpers.viz import figure
+
+    tokens = [chr(ord("a") + i % 26) for i in range(T)]
+    fig, axes = figure(1, 2, height=4.0)  # 11's two heads side by side
+    weights = torch.softmax(torch.randn(T, T), -1)
+    plot_attention(weights, tokens, ax=axes[0, 0], colorbar=False)
+    plot_mask(causal_mask(T), [t * 3 for t in tokens], ax=axes[0, 1], legend=False)  # rotated
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for ax in fig.axes:
+        for labels in (ax.get_yticklabels(), ax.get_xticklabels()):
+            boxes = [t.get_window_extent(renderer) for t in labels if t.get_text()]
+            assert len(boxes) == T
+            assert not any(a.overlaps(b) for a, b in zip(boxes, boxes[1:], strict=False)), \
+                           ax.get_title()
+    sizes = {t.get_fontsize() for ax in fig.axes for t in ax.get_yticklabels()}
+    assert min(sizes) >= 7.0 and (T > 6 or sizes == {12.0})  # full size where they fit
