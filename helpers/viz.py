@@ -41,9 +41,10 @@ from helpers.style import (  # noqa: F401  (re-exported: the style is part of he
 
 def _label_axes(
     ax, tokens: Sequence[str] | None, n_rows: int, n_cols: int, xlabel: bool = True,
-    ylabel: bool = True,
+    ylabel: bool = True, box=None,
 ) -> None:
-    """Tokens on both axes: rows are queries (attending), columns are keys (attended to)."""
+    """Tokens on both axes: rows are queries (attending), columns are keys (attended to).
+    `box`: the axes' position before a colour bar took its share (for the labels' size)."""
     if xlabel:
         ax.set_xlabel("key (attended to)" if tokens is not None else "key position")
     if ylabel:
@@ -62,16 +63,17 @@ def _label_axes(
                 "or tokens=None to number the positions")
         labels = [token_label(t) for t in tokens]
         long_labels = max(len(t) for t in labels) > 2
-        # rows (columns) closer together than a label's height (width) would make neighbours
-        # touch: the labels shrink to fit (24 tokens in a 4-inch figure), down to 7 points
-        fig, box = ax.figure, ax.get_position()
-        row_pt = 72 * box.height * fig.get_figheight() / n_rows
-        col_pt = 72 * box.width * fig.get_figwidth() / n_cols
+        # cells (square) smaller than a label would make neighbours touch: the labels shrink
+        # to fit, to 8 points at least (24 tokens in a 4-inch figure: 9 points)
+        fig, box = ax.figure, box or ax.get_position()
+        cell_pt = 72 * min(box.height * fig.get_figheight() / n_rows,
+                           box.width * fig.get_figwidth() / n_cols)
         size = FontProperties(size=rcParams["ytick.labelsize"]).get_size_in_points()
-        widest = 1.0 if long_labels else 0.7 * max(len(t) for t in labels)  # in ems, upright
+        fit = round(max(8.0, min(size, 0.9 * cell_pt)))
+        widest = 1.0 if long_labels else 0.65 * max(len(t) for t in labels)  # in ems
         ax.set_xticklabels(labels[-n_cols:], rotation=90 if long_labels else 0,
-                           fontsize=max(7.0, min(size, 0.75 * col_pt / widest)))
-        ax.set_yticklabels(labels[-n_rows:], fontsize=max(7.0, min(size, 0.75 * row_pt)))
+                           fontsize=max(8.0, min(fit, round(0.9 * cell_pt / widest))))
+        ax.set_yticklabels(labels[-n_rows:], fontsize=fit)
 
 
 @_styled
@@ -141,6 +143,7 @@ def plot_attention(
     finite = torch.isfinite(w)
     shown = torch.where(finite, w, torch.full_like(w, float("nan")))
     im = ax.imshow(shown.numpy(), cmap=cmap, vmin=vmin, vmax=vmax)
+    box = ax.get_position()  # before the colour bar takes its share
     _draw_masked_cells(ax, w == float("-inf"))
     if annotate is None:  # measured before the colour bar takes its share of the width
         axes_width_in = ax.get_position().width * fig.get_figwidth()
@@ -163,7 +166,7 @@ def plot_attention(
                         fontsize=_annotation_size(), color="white" if dark else "black",
                         in_layout=j in (0, w.size(1) - 1))  # an inner one stays inside the
                 # axes even if wider than its cell, so the layout need not measure it (faster)
-    _label_axes(ax, tokens, w.size(0), w.size(1), xlabel, ylabel)
+    _label_axes(ax, tokens, w.size(0), w.size(1), xlabel, ylabel, box)
     ax.set_title(title)
     return fig
 
