@@ -58,20 +58,47 @@ def exercise_1(my_prefix_mask) -> None:
         raise Wrong(f"my_prefix_mask({T}, {P}): {_first_difference(m, want)}")
 
 
+class _Favouring(torch.nn.Module):
+    """A model with a thumb on the scale: `model`'s logits plus `bonus` for one token at every
+    position. A clm_fill that scores with the model it is given picks that token's animal; one
+    that answers from the grammar (or from another model) does not."""
+
+    def __init__(self, model: torch.nn.Module, token_id: int, bonus: float = 30.0):
+        super().__init__()
+        self.model, self.token_id, self.bonus = model, token_id, bonus
+        self.config = model.config
+
+    def forward(self, idx: torch.Tensor, **kwargs) -> torch.Tensor:
+        logits = self.model(idx, **kwargs).clone()  # (B, T, V)
+        logits[..., self.token_id] += self.bonus
+        return logits
+
+
 @exercise("01", 2)
-def exercise_2(clm_fill) -> None:
-    """clm_fill(text): the animal whose complete sentence the causal LM scores highest."""
+def exercise_2(clm_fill, clm, encode) -> None:
+    """clm_fill(text, model): the animal whose complete sentence `model` scores highest."""
     for words in all_sentences():
         animal = words[1]
         text = " ".join([words[0], "[MASK]", *words[2:]])
-        got = call(clm_fill, text)
+        got = call(clm_fill, text, clm)
         require(isinstance(got, str), f"clm_fill should return an animal's name (a str), got "
                 f"{type(got).__name__}")
-        require(got in SOUND, f"clm_fill({text!r}) returned {got!r}, which is not one of the "
-                f"four animals {list(SOUND)}")
-        require(got == animal, f"clm_fill({text!r}) returned {got!r}. Put each animal in the "
-                "blank, score each whole sentence with sequence_logprob(clm, ids, prompt_len=1) "
-                "and return the animal of the highest score")
+        require(got in SOUND, f"clm_fill({text!r}, clm) returned {got!r}, which is not one of "
+                f"the four animals {list(SOUND)}")
+        require(got == animal, f"clm_fill({text!r}, clm) returned {got!r}. Put each animal in "
+                "the blank, score each whole sentence with sequence_logprob(model, ids, "
+                "prompt_len=1) and return the animal of the highest score")
+    # the same sentences scored by a model that likes one animal everywhere: the answer must
+    # follow the model it is given, whatever the grammar says
+    for favoured in SOUND:
+        model = _Favouring(clm, encode(favoured)[0])
+        for words in all_sentences()[::4]:
+            text = " ".join([words[0], "[MASK]", *words[2:]])
+            got = call(clm_fill, text, model)
+            require(got == favoured, f"given a model that strongly prefers {favoured!r} in every "
+                    f"position, clm_fill({text!r}, model) returned {got!r}: score the sentences "
+                    "with the model passed in (sequence_logprob(model, ...)), not with a fixed "
+                    "rule or another model")
 
 
 @torch.no_grad()

@@ -76,13 +76,10 @@ def my_prefix_mask(T, P):
     return causal_mask(T) | (full_mask(T) & in_prefix)
 
 
-def clm_fill_with(model):
-    def clm_fill(text):
-        candidates = list(check.SOUND)
-        ids = torch.tensor([encode(text.replace("[MASK]", a)) for a in candidates])
-        return candidates[int(sequence_logprob(model, ids, prompt_len=1).argmax())]
-
-    return clm_fill
+def clm_fill(text, model):
+    candidates = list(check.SOUND)
+    ids = torch.tensor([encode(text.replace("[MASK]", a)) for a in candidates])
+    return candidates[int(sequence_logprob(model, ids, prompt_len=1).argmax())]
 
 
 def unanswered(*args):
@@ -124,30 +121,32 @@ def test_exercise_1_solution_placeholder_and_wrong_answers(capsys):
 
 
 def test_exercise_2_solution_placeholder_and_wrong_answers(clm, capsys):
-    assert check.exercise_2(clm_fill_with(clm)) is True
-    assert check.exercise_2(...) is None
-    assert check.exercise_2(unanswered) is None
+    assert check.exercise_2(clm_fill, clm, encode) is True
+    assert check.exercise_2(..., clm, encode) is None
+    assert check.exercise_2(unanswered, clm, encode) is None
     assert "not answered yet" in capsys.readouterr().out
-    assert check.exercise_2(lambda text: "dog") is False  # the notebook's example, hard-coded
+    assert check.exercise_2(lambda text, model: "dog", clm, encode) is False  # hard-coded
 
-    def left_context_only(text):
+    def left_context_only(text, model):
         # what the causal LM predicts after the words before the blank
         with torch.no_grad():
-            probs = clm(torch.tensor([encode(text.split("[MASK]")[0])]))[0, -1].softmax(-1)
+            probs = model(torch.tensor([encode(text.split("[MASK]")[0])]))[0, -1].softmax(-1)
         return max(check.SOUND, key=lambda a: probs[STOI[a]])
 
-    assert check.exercise_2(left_context_only) is False
-    assert check.exercise_2(lambda text: STOI["dog"]) is False  # an id, not a word
-    assert check.exercise_2(lambda text: "barks") is False  # not an animal
-    assert "not one of the four animals" in capsys.readouterr().out
+    assert check.exercise_2(left_context_only, clm, encode) is False
+    assert check.exercise_2(lambda text, model: STOI["dog"], clm, encode) is False  # an id
 
-    def scores_prompt_too(text):
-        # sums log p over the wrong span: only the first word after the prompt
-        candidates = list(check.SOUND)
-        ids = torch.tensor([encode(text.replace("[MASK]", a)) for a in candidates])
-        return candidates[int(sequence_logprob(clm, ids[:, :2], prompt_len=1).argmax())]
+    def from_the_grammar(text, model):
+        # the animal that makes the sound in the sentence: right, but no model involved
+        return {sound: animal for animal, sound in check.SOUND.items()}[text.split()[2]]
 
-    assert check.exercise_2(scores_prompt_too) is False
+    assert check.exercise_2(from_the_grammar, clm, encode) is False
+    assert "strongly prefers" in capsys.readouterr().out
+
+    def with_the_global_clm(text, model):
+        return clm_fill(text, clm)  # ignores the model it is given
+
+    assert check.exercise_2(with_the_global_clm, clm, encode) is False
 
 
 # --- exercise 3 -----------------------------------------------------------------------------
