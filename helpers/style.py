@@ -75,15 +75,20 @@ def figure(nrows: int = 1, ncols: int = 1, height: float = 3.6, width: float = F
     return fig, axes
 
 
-def styled():
-    """A context in which matplotlib draws in the series' style, for figures composed by hand:
+def styled(draw=None):
+    """The series' style for figures drawn by hand, as a context or as a decorator:
 
         with viz.styled():
             fig, axes = viz.figure(1, 2)
             axes[0, 0].set_title("...")  # titles, legends, labels made here get the style
+
+        @viz.styled
+        def draw(...): ...  # every call draws in the style (projector mode as it is then)
     """
     import matplotlib
 
+    if draw is not None:
+        return _styled(draw)
     return matplotlib.rc_context(_rc())
 
 

@@ -138,6 +138,22 @@ def test_figures_composed_by_hand_get_the_style_inside_styled():
     assert title.get_fontsize() >= viz.FONT_SIZE and title.get_fontweight() == "bold"
 
 
+def test_styled_is_also_a_decorator_that_reads_projector_mode_at_each_call():
+    @viz.styled
+    def draw():
+        fig, axes = viz.figure()
+        return axes[0, 0].set_title("a title").get_fontsize()
+
+    normal = draw()
+    assert normal >= viz.FONT_SIZE
+    viz.set_projector_mode(True)
+    try:
+        assert draw() > normal  # projector mode switched on after decorating still applies
+    finally:
+        viz.set_projector_mode(False)
+    assert draw() == normal
+
+
 def test_long_sequences_keep_token_labels_and_tiny_weights_are_not_zero():
     attn = [torch.softmax(torch.randn(1, 6, 30, 30), -1)]
     tokens = [chr(ord("a") + i % 26) for i in range(30)]
