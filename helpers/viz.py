@@ -143,10 +143,10 @@ def plot_attention(
     finite = torch.isfinite(w)
     shown = torch.where(finite, w, torch.full_like(w, float("nan")))
     im = ax.imshow(shown.numpy(), cmap=cmap, vmin=vmin, vmax=vmax)
-    box = ax.get_position()  # before the colour bar takes its share
+    position = ax.get_position()  # before the colour bar takes its share of the width
     _draw_masked_cells(ax, w == float("-inf"))
-    if annotate is None:  # measured before the colour bar takes its share of the width
-        axes_width_in = ax.get_position().width * fig.get_figwidth()
+    if annotate is None:
+        axes_width_in = position.width * fig.get_figwidth()
         annotate = axes_width_in / w.size(1) >= 0.34  # room for ".52" at 10 pt
     if colorbar:
         fig.colorbar(im, ax=ax, shrink=0.8)
@@ -166,7 +166,7 @@ def plot_attention(
                         fontsize=_annotation_size(), color="white" if dark else "black",
                         in_layout=j in (0, w.size(1) - 1))  # an inner one stays inside the
                 # axes even if wider than its cell, so the layout need not measure it (faster)
-    _label_axes(ax, tokens, w.size(0), w.size(1), xlabel, ylabel, box)
+    _label_axes(ax, tokens, w.size(0), w.size(1), xlabel, ylabel, position)
     ax.set_title(title)
     return fig
 

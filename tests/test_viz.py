@@ -243,3 +243,10 @@ def test_token_labels_of_a_long_sentence_do_not_touch(T):
     assert min(sizes) >= 8.0 and (T > 6 or sizes == {12.0})  # full size where they fit
     assert len({fig.axes[0].get_yticklabels()[0].get_fontsize(),
                 fig.axes[1].get_yticklabels()[0].get_fontsize()}) == 1
+
+
+def test_annotated_weights_whose_last_cell_is_masked_keep_their_token_labels():
+    weights = torch.softmax(torch.randn(4, 4), -1)
+    weights[3, 3] = float("-inf")  # the last annotated cell is a masked one
+    fig = plot_attention(weights, list("abcd"), annotate=True, vmin=None, vmax=None)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list("abcd")
