@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from helpers.linear import Linear
+
 # ---------------------------------------------------------------------------------------
 # Masks. Convention: a bool tensor, True where a query position (row) may attend to a key
 # position (column). Rows are queries, columns are keys.
@@ -186,8 +188,8 @@ class MultiHeadSelfAttention(nn.Module):
         self.head_dim = n_embd // n_head
         self.causal = causal
         self.layer_idx = layer_idx
-        self.c_attn = nn.Linear(n_embd, 3 * n_embd)  # x -> [q | k | v]
-        self.c_proj = nn.Linear(n_embd, n_embd)  # merged heads -> residual stream
+        self.c_attn = Linear(n_embd, 3 * n_embd)  # x -> [q | k | v]
+        self.c_proj = Linear(n_embd, n_embd)  # merged heads -> residual stream
         self.attn_dropout = nn.Dropout(dropout)
         self.resid_dropout = nn.Dropout(dropout)
         self.dropout = dropout

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from helpers import pretrained
 from helpers.attention import KVCache, MultiHeadSelfAttention
+from helpers.linear import Linear, linear
 
 # activation name (as in GPT2Config) -> a module; GPT-2 uses GELU's tanh approximation
 ACTIVATIONS = {
@@ -114,9 +114,9 @@ class MLP(nn.Module):
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         inner = config.n_inner or 4 * config.n_embd
-        self.c_fc = nn.Linear(config.n_embd, inner)
+        self.c_fc = Linear(config.n_embd, inner)
         self.act = ACTIVATIONS[activation_name(config.activation_function)]()
-        self.c_proj = nn.Linear(inner, config.n_embd)
+        self.c_proj = Linear(inner, config.n_embd)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -244,7 +244,7 @@ class GPT(nn.Module):
         x = self.ln_f(x)  # (B, T, C)
         if last_token_only:
             x = x[:, -1:, :]  # (B, 1, C)
-        logits = F.linear(x, self.wte.weight)  # tied output layer: x @ wte^T -> (B, T, V)
+        logits = linear(x, self.wte.weight)  # tied output layer: x @ wte^T -> (B, T, V)
         return (logits, attentions) if return_attention else logits
 
     def new_kv_cache(self, batch_size: int, n_positions: int | None = None) -> KVCache:

@@ -1,0 +1,97 @@
+"""The linear layer, x @ W.T + b, and which library multiplies the matrices.
+
+Every linear layer of the model (`c_attn`, `c_proj`, `c_fc` and the tied output layer) calls
+`linear`. It computes what `F.linear` computes, from the same (out, in) weight. Only the
+library differs: with autograd off, on an x86 CPU, a product with a large weight goes to oneDNN
+(PyTorch's bundled CPU kernel library) instead of the BLAS that `F.linear` calls. For one new token, each
+layer is a matrix-vector product that reads its whole weight matrix, so generation is limited by
+how fast the weights stream from memory; oneDNN's kernel streams them about twice as fast as
+MKL's on the AMD machine the project is measured on (notebook 10 shows it). Training, and any call
+that autograd records, keeps `F.linear`, whose backward pass PyTorch provides.
+
+`HELPERS_ONEDNN=0` in the environment, or `with onednn(False):`, turns the oneDNN path off.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+_enabled = os.environ.get("HELPERS_ONEDNN", "1") != "0"
+_works: bool | None = None  # None until the first call has checked that the kernel runs
+# oneDNN costs a fixed 20-40 us more per call than F.linear here; it pays from weights of about
+# 768 x 768 (2.4 MB) up, where streaming the weight from memory is most of the time
+MIN_ONEDNN_WEIGHTS = 1 << 19
+
+
+def _onednn_works() -> bool:
+    """Whether this PyTorch build has oneDNN's linear kernel and it agrees with F.linear."""
+    global _works
+    if _works is None:
+        try:
+            g = torch.Generator().manual_seed(0)
+            x, w, b = (torch.randn(s, generator=g) for s in ((3, 8), (5, 8), (5,)))
+            y = _onednn_linear(x, w, b)
+            _works = bool(torch.allclose(y, F.linear(x, w, b), atol=1e-5))
+        except (AttributeError, RuntimeError, NotImplementedError):
+            _works = False
+    return _works
+
+
+def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """oneDNN's x @ weight.T + bias, from the dense (out, in) weight as it is (no copy)."""
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+def onednn_active() -> bool:
+    """True when `linear` sends products without autograd to oneDNN on this machine."""
+    return _enabled and _X86 and torch.backends.mkldnn.is_available() and _onednn_works()
+
+
+@contextmanager
+def onednn(enabled: bool) -> Iterator[None]:
+    """Turn the oneDNN path on or off inside the block (to compare the two libraries)."""
+    global _enabled
+    before, _enabled = _enabled, bool(enabled)
+    try:
+        yield
+    finally:
+        _enabled = before
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """x (..., in) @ weight (out, in).T + bias (out,) -> (..., out), as `F.linear`.
+
+    Without autograd, for a float32 weight of at least MIN_ONEDNN_WEIGHTS numbers on an x86 CPU,
+    oneDNN computes it (same numbers up to float rounding, faster for large weights); otherwise
+    `F.linear`.
+    """
+    records_grad = torch.is_grad_enabled() and (
+        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+    )
+    if (
+        not records_grad
+        and x.dim() >= 2
+        and weight.numel() >= MIN_ONEDNN_WEIGHTS
+        and x.device.type == "cpu"
+        and x.dtype == weight.dtype == torch.float32
+        and (bias is None or bias.dtype == torch.float32)
+        and onednn_active()
+    ):
+        return _onednn_linear(x, weight, bias)
+    return F.linear(x, weight, bias)
+
+
+class Linear(nn.Linear):
+    """`nn.Linear` (same weight, bias, state-dict names and initialisation) computed by
+    `linear`, so inference uses the faster library where there is one."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return linear(x, self.weight, self.bias)
