@@ -124,8 +124,10 @@ class KVCache:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"KVCache: {name} must be an integer >= 1, got {value!r}")
         shape = (batch_size, n_head, n_positions, head_dim)
-        self.keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]
-        self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layer)]
+        # uninitialised: only the filled part, [:, :, :length], is ever read, and not zeroing
+        # GPT-2 small's 75 MB saves the 20 ms a generate call would spend writing them
+        self.keys = [torch.empty(shape, dtype=dtype, device=device) for _ in range(n_layer)]
+        self.values = [torch.empty(shape, dtype=dtype, device=device) for _ in range(n_layer)]
         self.n_positions = n_positions
         self.lengths = [0] * n_layer  # positions stored so far, per layer
 

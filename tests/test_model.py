@@ -165,6 +165,25 @@ def test_kv_cache_prefill_then_decode_equals_recomputing():
     assert cache.memory_bytes() == 2 * n.n_layer * 2 * n.n_head * n.n_positions * n.head_dim * 4
 
 
+def test_kv_cache_reads_only_what_it_stored():
+    """The cache is allocated uninitialised: whatever its unfilled slots hold (NaN here) must
+    never reach the logits, at the prefill, at each decode step, or after a beam reorder."""
+    model = GPT(GPTConfig(**TINY_CONFIGS[3])).eval()
+    idx = torch.randint(128, (2, 10))
+    cache = model.new_kv_cache(2)
+    for t in cache.keys + cache.values:
+        t.fill_(float("nan"))
+    with torch.no_grad():
+        steps = [model(idx[:, :6], kv_cache=cache)]
+        for t in range(6, 8):
+            steps.append(model(idx[:, t : t + 1], kv_cache=cache))
+        cache.reorder(torch.tensor([1, 0]))
+        swapped = model(idx.flip(0)[:, 8:10], kv_cache=cache)
+        full = model(idx)
+    torch.testing.assert_close(torch.cat(steps, dim=1), full[:, :8], atol=1e-5, rtol=0)
+    torch.testing.assert_close(swapped, full.flip(0)[:, 8:10], atol=1e-5, rtol=0)
+
+
 def test_a_block_without_a_layer_index_refuses_a_cache():
     cfg = GPTConfig(**TINY_CONFIGS[0])
     model = GPT(cfg)
