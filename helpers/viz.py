@@ -140,9 +140,7 @@ def plot_attention(
         side = min(5.6, 1.9 + 0.42 * max(w.shape))
         ax = figure(height=side, width=min(FIG_WIDTH, side + 1.6))[1][0, 0]
     fig = ax.figure
-    finite = torch.isfinite(w)
-    shown = torch.where(finite, w, torch.full_like(w, float("nan")))
-    im = ax.imshow(shown.numpy(), cmap=cmap, vmin=vmin, vmax=vmax)
+    im = ax.imshow(_shown(w), cmap=cmap, vmin=vmin, vmax=vmax)
     position = ax.get_position()  # before the colour bar takes its share of the width
     _draw_masked_cells(ax, w == float("-inf"))
     if annotate is None:
@@ -151,24 +149,34 @@ def plot_attention(
     if colorbar:
         fig.colorbar(im, ax=ax, shrink=0.8)
     if annotate:
-        lo = vmin if vmin is not None else float(w[finite].min()) if finite.any() else 0.0
-        hi = vmax if vmax is not None else float(w[finite].max()) if finite.any() else 1.0
-        for i in range(w.size(0)):
-            for j in range(w.size(1)):
-                v = float(w[i, j])
-                t = (v - lo) / (hi - lo) if finite[i, j] and hi > lo else 0.0  # 0..1 on the map
-                diverging = cmap == SCORE_CMAP
-                dark = abs(t - 0.5) > 0.3 if diverging else t > 0.6  # white text on dark cells
-                dark = dark and bool(finite[i, j])  # masked cells are light grey
-                # on a masked cell the label sits on plain grey, so the hatching never crosses it
-                box = None if finite[i, j] else dict(facecolor=MASKED_COLOR, edgecolor="none", pad=1.0)
-                ax.text(j, i, _fmt(v, decimals), ha="center", va="center", bbox=box,
-                        fontsize=_annotation_size(), color="white" if dark else "black",
-                        in_layout=j in (0, w.size(1) - 1))  # an inner one stays inside the
-                # axes even if wider than its cell, so the layout need not measure it (faster)
+        for (i, j), (text, color, box) in _cell_labels(w, vmin, vmax, cmap, decimals):
+            ax.text(j, i, text, ha="center", va="center", bbox=box, fontsize=_annotation_size(),
+                    color=color, in_layout=j in (0, w.size(1) - 1))  # an inner one stays inside
+            # the axes even if wider than its cell, so the layout need not measure it (faster)
     _label_axes(ax, tokens, w.size(0), w.size(1), xlabel, ylabel, position)
     ax.set_title(title)
     return fig
+
+
+def _shown(w: torch.Tensor):
+    """The array a heatmap shows: -inf (masked) cells as NaN, drawn by the hatching instead."""
+    return torch.where(torch.isfinite(w), w, torch.full_like(w, float("nan"))).numpy()
+
+
+def _cell_labels(w: torch.Tensor, vmin, vmax, cmap: str, decimals: int):
+    """Each cell's ((row, column), (text, colour, bbox)), row by row: white text on dark cells,
+    and on a masked cell a plain grey box, so the hatching never crosses the label."""
+    finite = torch.isfinite(w)
+    lo = vmin if vmin is not None else float(w[finite].min()) if finite.any() else 0.0
+    hi = vmax if vmax is not None else float(w[finite].max()) if finite.any() else 1.0
+    for i in range(w.size(0)):
+        for j in range(w.size(1)):
+            v = float(w[i, j])
+            t = (v - lo) / (hi - lo) if finite[i, j] and hi > lo else 0.0  # 0..1 on the map
+            dark = abs(t - 0.5) > 0.3 if cmap == SCORE_CMAP else t > 0.6
+            dark = dark and bool(finite[i, j])  # masked cells are light grey
+            box = None if finite[i, j] else dict(facecolor=MASKED_COLOR, edgecolor="none", pad=1.0)
+            yield (i, j), (_fmt(v, decimals), "white" if dark else "black", box)
 
 
 @_styled
@@ -178,44 +186,83 @@ def plot_mask_stages(
     tokens: Sequence[str] | None = None,
     fill: float = float("-inf"),
     query: int | None = None,
+    fig=None,
 ):
     """Three panels: raw scores, scores with masked cells set to `fill`, and the softmax
     weights. With fill=-inf the masked cells are grey and get weight exactly 0; with fill=0
-    they keep a colour and visibly take weight. `query` outlines one row."""
-    from matplotlib.patches import Rectangle
+    they keep a colour and visibly take weight. `query` outlines one row.
 
+    `fig`: a figure this function drew before, for as many tokens with the same labels, to
+    update in place (an explorer's redraw): its cells, labels, outlines and legend change and
+    its layout is kept, the same picture as a new figure at about half the cost. Any other
+    figure, or one never drawn, is left alone and a new one is made.
+    """
     s, m = _as_2d(scores), _as_2d(mask).bool()
     masked = s.masked_fill(~m, fill)
     weights = torch.softmax(masked, dim=-1)
     T = s.size(0)
-    fig, axes = figure(1, 3, height=min(5.0, 2.3 + 0.36 * T))
     lim = float(s.abs().max()) or 1.0
-    annotate = T <= 6
-    plot_attention(s, tokens, "1. scores q·k/√d", axes[0, 0], vmin=-lim, vmax=lim,
-                   cmap=SCORE_CMAP, colorbar=False, annotate=annotate, decimals=1)
-    fill_name = "−∞" if fill == float("-inf") else f"{fill:g}"
-    plot_attention(masked, tokens, f"2. masked → {fill_name}", axes[0, 1], vmin=-lim, vmax=lim,
-                   cmap=SCORE_CMAP, colorbar=False, annotate=annotate, decimals=1, ylabel=False)
-    if fill != float("-inf"):  # outline the cells that should be hidden but got a number
-        for i, j in (~m).nonzero().tolist():
-            axes[0, 1].add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
-                                           edgecolor="#d62728", linewidth=1.5))
-    plot_attention(weights, tokens, "3. softmax", axes[0, 2], colorbar=False,
-                   annotate=annotate, ylabel=False)
+    panels = [(s, "1. scores q·k/√d", -lim, lim, SCORE_CMAP, 1),
+              (masked, f"2. masked → {_fill_name(fill)}", -lim, lim, SCORE_CMAP, 1),
+              (weights, "3. softmax", 0.0, 1.0, WEIGHT_CMAP, 2)]
+    key = (tuple(s.shape), None if tokens is None else tuple(tokens), query is None, style._scale)
+    if fig is not None and getattr(fig, "_mask_stages", None) == (key, True):
+        fig.set_layout_engine("none")  # the cells' geometry is unchanged: keep their places
+        for ax, (w, title, vmin, vmax, cmap, decimals) in zip(fig.axes, panels, strict=True):
+            ax.images[0].set_data(_shown(w))
+            ax.images[0].set_clim(vmin, vmax)
+            for artist in [*ax.collections, *ax.patches]:
+                artist.remove()  # masked cells and outlines, drawn again below in build order
+            _draw_masked_cells(ax, w == float("-inf"))
+            for (_, (text, color, box)), label in zip(
+                    _cell_labels(w, vmin, vmax, cmap, decimals), ax.texts, strict=False):
+                label.set_text(text)
+                label.set_color(color)
+                label.set_bbox(box)
+            ax.set_title(title)
+        for legend in list(fig.legends):
+            legend.remove()
+        _mask_stages_marks(fig, m, fill, query)
+        return fig
+
+    fig, axes = figure(1, 3, height=min(5.0, 2.3 + 0.36 * T))
+    for k, (w, title, vmin, vmax, cmap, decimals) in enumerate(panels):
+        plot_attention(w, tokens, title, axes[0, k], vmin=vmin, vmax=vmax, cmap=cmap,
+                       colorbar=False, annotate=T <= 6, decimals=decimals, ylabel=k == 0)
     for ax in axes[0, 1:]:
         ax.set_yticklabels([])  # the rows are the same queries as in panel 1
+    _mask_stages_marks(fig, m, fill, query)
+    # `fig=` may reuse this figure once it has been drawn, i.e. laid out
+    fig._mask_stages = (key, False)
+    fig.canvas.mpl_connect("draw_event", lambda event: setattr(fig, "_mask_stages", (key, True)))
+    return fig
+
+
+def _fill_name(fill: float) -> str:
+    return "−∞" if fill == float("-inf") else f"{fill:g}"
+
+
+def _mask_stages_marks(fig, m: torch.Tensor, fill: float, query: int | None) -> None:
+    """plot_mask_stages' outlines and legend: the cells that should be hidden but got a number
+    (fill other than -inf), the query row, and what the grey or the outline means."""
+    from matplotlib.patches import Rectangle
+
+    axes = fig.axes
+    if fill != float("-inf"):  # outline the cells that should be hidden but got a number
+        for i, j in (~m).nonzero().tolist():
+            axes[1].add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
+                                        edgecolor="#d62728", linewidth=1.5))
     if query is not None:
-        for ax in axes[0]:
-            ax.add_patch(Rectangle((-0.5, query - 0.5), s.size(1), 1, fill=False,
+        for ax in axes:
+            ax.add_patch(Rectangle((-0.5, query - 0.5), m.size(1), 1, fill=False,
                                    edgecolor="#d62728", linewidth=2.5))
     handles = [_masked_patch("masked (−∞, weight 0)")]
     if fill != float("-inf"):
         from matplotlib.lines import Line2D
 
         handles = [Line2D([], [], color="#d62728", marker="s", linestyle="", markersize=12,
-                          markerfacecolor="none", label=f"masked, but set to {fill_name}")]
+                          markerfacecolor="none", label=f"masked, but set to {_fill_name(fill)}")]
     fig.legend(handles=handles, loc="outside lower center", frameon=False)
-    return fig
 
 
 @_styled

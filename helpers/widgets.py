@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import inspect
 import io
 import sys
 import time
@@ -128,10 +129,14 @@ class _Redraw:
     sends only the newest when the kernel is idle again: a drag or a held key costs one
     drawing per drawing time, of the latest value, never a queue of stale ones. A change of
     values already on screen (04's length slider also moving the query slider) draws nothing.
+    A `draw` with a `fig` parameter gets the figure it returned last time (None at first), to
+    update in place instead of building a new one.
     """
 
     def __init__(self, draw: Callable[..., Any], controls: dict, image, errors) -> None:
         self.draw, self.controls, self.image, self.errors = draw, controls, image, errors
+        self.reuses = "fig" not in controls and "fig" in inspect.signature(draw).parameters
+        self.figure = None  # the last figure drawn, handed back to a draw that reuses it
         self.busy = self.pending = False
         self.drawn: dict | None = None  # the values of the figure on screen
         self.count = 0  # figures drawn (read by tests)
@@ -163,9 +168,12 @@ class _Redraw:
         start = time.perf_counter()
         try:
             with _one_torch_thread(), _no_full_collection():
-                fig = _as_figure(self.draw(**values))
+                reused = {"fig": self.figure} if self.reuses else {}
+                self.figure = None  # until it is drawn whole: a failed update is not reused
+                fig = _as_figure(self.draw(**values, **reused))
                 drawn = time.perf_counter()
                 png, width = figure_png(fig)
+            self.figure = fig if self.reuses else None
             del fig
         except Exception:  # shown under the controls, as a cell would show it
             if raise_errors:
@@ -251,7 +259,9 @@ def _as_figure(fig):
 def show_interactive(draw: Callable[..., Any], **controls):
     """Connect ipywidgets `controls` to `draw(**values) -> Figure`: returns a box (controls
     above the figure) whose picture is redrawn in place, for the latest values, when a
-    control moves. Every control works from the keyboard (Tab to it, then ↑/↓)."""
+    control moves. Every control works from the keyboard (Tab to it, then ↑/↓). A `draw` that
+    takes a `fig` argument receives its previous figure (None at first) to update in place,
+    which is faster than building a new one (04's mask explorer)."""
     import ipywidgets as widgets
 
     for name, control in controls.items():

@@ -250,3 +250,60 @@ def test_annotated_weights_whose_last_cell_is_masked_keep_their_token_labels():
     weights[3, 3] = float("-inf")  # the last annotated cell is a masked one
     fig = plot_attention(weights, list("abcd"), annotate=True, vmin=None, vmax=None)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list("abcd")
+
+
+def test_mask_stages_updated_in_place_draw_the_same_pixels_as_a_new_figure():
+    """An explorer's redraw (fig=the previous figure) must look exactly like a new figure, for
+    every change of query row and fill, and rebuild when the geometry changes."""
+    from helpers.widgets import figure_png
+
+    scores = torch.randn(6, 6, generator=torch.Generator().manual_seed(1))
+    tokens = ["The", "robot", "must", "obey", "a", "<b>"]
+
+    def stages(T, query, fill, fig=None):
+        return plot_mask_stages(scores[:T, :T], causal_mask(T), tokens[:T], fill=fill,
+                                query=query, fig=fig)
+
+    fig = stages(6, 1, float("-inf"))
+    figure_png(fig)  # drawn: from now on it may be reused
+    for T, query, fill in [(6, 3, float("-inf")), (6, 3, 0.0), (6, 5, 0.0), (6, 0, float("-inf")),
+                           (6, 2, 0.0), (6, 2, float("-inf"))]:
+        updated = stages(T, query, fill, fig)
+        assert updated is fig  # the same figure, updated
+        assert (_pixels(figure_png(updated)[0]) == _pixels(figure_png(stages(T, query, fill))[0])).all(), (
+            f"T={T} query={query} fill={fill}")
+    assert len(fig.legends) == 1 and len(_hatched(fig.axes[1])) == 15
+    assert stages(4, 1, float("-inf"), fig) is not fig  # another length: a new figure
+    assert stages(6, None, float("-inf"), fig) is not fig  # no outlined row: a new figure
+    undrawn = stages(6, 1, float("-inf"))
+    assert stages(6, 2, float("-inf"), undrawn) is not undrawn  # never laid out: not reused
+    other = plot_mask(causal_mask(6))
+    figure_png(other)
+    assert stages(6, 2, float("-inf"), other) is not other  # not made by plot_mask_stages
+
+
+def test_show_interactive_hands_a_draw_that_takes_fig_its_previous_figure():
+    widgets = pytest.importorskip("ipywidgets")
+    from helpers.widgets import show_interactive
+
+    received, plain_calls = [], []
+
+    def draw(T=3, fig=None):
+        received.append(fig)
+        if T == 2:
+            raise ValueError("a drawing that fails")
+        return fig if fig is not None else plot_mask(causal_mask(T))
+
+    def plain(T=3):
+        plain_calls.append(T)
+        return plot_mask(causal_mask(T))
+
+    box = show_interactive(draw, T=widgets.IntSlider(value=3, min=1, max=5))
+    slider = box.children[0].children[0]
+    slider.value = 4
+    assert received[0] is None and isinstance(received[1], Figure) and received[1] is box.redraw.figure
+    slider.value = 2  # fails: its error is shown, and the next drawing starts from scratch
+    slider.value = 5
+    assert received[2] is received[1] and received[3] is None
+    show_interactive(plain, T=widgets.IntSlider(value=3, min=1, max=5)).children[0].children[0].value = 4
+    assert plain_calls == [3, 4]  # a draw without fig is called as before
