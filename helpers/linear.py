@@ -1,15 +1,18 @@
 """The linear layer, x @ W.T + b, and which library multiplies the matrices.
 
 Every linear layer of the model (`c_attn`, `c_proj`, `c_fc` and the tied output layer) calls
-`linear`. It computes what `F.linear` computes, from the same (out, in) weight. Only the
-library differs: with autograd off, on an x86 CPU, a product with a large weight goes to oneDNN
-(PyTorch's bundled CPU kernel library) instead of the BLAS that `F.linear` calls. For one new token, each
-layer is a matrix-vector product that reads its whole weight matrix, so generation is limited by
-how fast the weights stream from memory; oneDNN's kernel streams them about twice as fast as
-MKL's on the AMD machine the project is measured on (notebook 10 shows it). Training, and any call
-that autograd records, keeps `F.linear`, whose backward pass PyTorch provides.
+`linear`. It computes what `F.linear` computes, from the same (out, in) weight; only the library
+differs. With autograd off, on an x86 CPU, a product with a large weight goes to oneDNN (the CPU
+kernel library bundled with PyTorch) instead of the BLAS that `F.linear` calls. For one new
+token each layer is a matrix-vector product that reads its whole weight, so generation is
+limited by how fast the weights stream from memory, and oneDNN's kernel streams them about twice
+as fast as MKL's on the AMD machine the project is measured on (notebook 10 shows it). Training,
+and any call that autograd records, keeps `F.linear`, whose backward pass PyTorch provides.
 
-`HELPERS_ONEDNN=0` in the environment, or `with onednn(False):`, turns the oneDNN path off.
+The kernel is PyTorch's own `torch.ops.mkldnn._linear_pointwise` (what `torch.compile` uses for
+linear layers of a model frozen for inference on x86 CPUs), an internal operator: the first call
+checks that it exists and agrees with `F.linear`, and `linear` falls back to `F.linear` where it
+does not. `HELPERS_ONEDNN=0` in the environment, or `with onednn(False):`, turns it off.
 """
 
 from __future__ import annotations
