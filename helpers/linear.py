@@ -17,17 +17,22 @@ does not. `HELPERS_ONEDNN=0` in the environment, or `with onednn(False):`, turns
 
 from __future__ import annotations
 
+import contextvars
 import os
 import platform
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+import torch.autograd.forward_ad as fwAD
 import torch.nn.functional as F
 from torch import nn
 
 _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
-_enabled = os.environ.get("HELPERS_ONEDNN", "1") != "0"
+# on unless HELPERS_ONEDNN=0 was set before `helpers` was imported; `onednn(...)` switches it
+# for the current thread (or asyncio task) only
+_enabled = contextvars.ContextVar("helpers_onednn",
+                                  default=os.environ.get("HELPERS_ONEDNN", "1") != "0")
 _works: bool | None = None  # None until the first call has checked that the kernel runs
 # oneDNN costs a fixed 20-40 us more per call than F.linear here; it pays from weights of about
 # 768 x 768 (2.4 MB) up, where streaming the weight from memory is most of the time
@@ -55,41 +60,48 @@ def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | N
 
 def onednn_active() -> bool:
     """True when `linear` sends products without autograd to oneDNN on this machine."""
-    return _enabled and _X86 and torch.backends.mkldnn.is_available() and _onednn_works()
+    return (_enabled.get() and _X86 and torch.backends.mkldnn.is_available()
+            and torch.backends.mkldnn.enabled and _onednn_works())
 
 
 @contextmanager
 def onednn(enabled: bool) -> Iterator[None]:
-    """Turn the oneDNN path on or off inside the block (to compare the two libraries)."""
-    global _enabled
-    before, _enabled = _enabled, bool(enabled)
+    """Turn the oneDNN path on or off inside the block (to compare the two libraries), for the
+    current thread only."""
+    token = _enabled.set(bool(enabled))
     try:
         yield
     finally:
-        _enabled = before
+        _enabled.reset(token)
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """x (..., in) @ weight (out, in).T + bias (out,) -> (..., out), as `F.linear`.
 
-    Without autograd, for a float32 weight of at least MIN_ONEDNN_WEIGHTS numbers on an x86 CPU,
-    oneDNN computes it (same numbers up to float rounding, faster for large weights); otherwise
-    `F.linear`.
+    oneDNN computes it (same numbers up to float rounding, faster for large weights) when no
+    gradient is recorded, all is float32 on an x86 CPU, and the weight has at least
+    MIN_ONEDNN_WEIGHTS numbers; otherwise `F.linear`.
     """
-    records_grad = torch.is_grad_enabled() and (
-        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
-    )
-    if (
-        not records_grad
-        and x.dim() >= 2
-        and weight.numel() >= MIN_ONEDNN_WEIGHTS
-        and x.device.type == "cpu"
-        and x.dtype == weight.dtype == torch.float32
-        and (bias is None or bias.dtype == torch.float32)
-        and onednn_active()
-    ):
+    if _onednn_suits(x, weight, bias):
         return _onednn_linear(x, weight, bias)
     return F.linear(x, weight, bias)
+
+
+def _onednn_suits(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
+    """Whether oneDNN may compute this product: the cheap tests first, as most calls fail them."""
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    if (weight.numel() < MIN_ONEDNN_WEIGHTS or x.dim() < 2
+            or any(t.dtype != torch.float32 or t.device.type != "cpu" for t in tensors)
+            or (bias is not None and not bias.is_contiguous())):  # it misreads a strided bias
+        return False
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return False  # autograd records this call: only F.linear has a backward
+    if any(fwAD.unpack_dual(t).tangent is not None for t in tensors):
+        return False  # forward-mode autograd (a dual tensor): likewise
+    wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
+    if wrapped is not None and any(wrapped(t) for t in tensors):
+        return False  # inside torch.func's vmap or grad
+    return onednn_active()
 
 
 class Linear(nn.Linear):

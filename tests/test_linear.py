@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 
 import pytest
 import torch
@@ -150,3 +151,51 @@ def test_model_generates_the_same_tokens_either_way(calls):
         plain = generate(model, prompt, 12, do_sample=False)
     torch.testing.assert_close(fast_logits, plain_logits, rtol=1e-4, atol=1e-4)
     assert torch.equal(fast, plain)
+
+
+@needs_onednn
+def test_a_strided_bias_keeps_f_linear(calls):
+    """oneDNN misreads a bias that is not contiguous (an every-other slice, an expanded one)."""
+    weight, _ = big()
+    x = torch.randn(2, 768)
+    with torch.no_grad():
+        for bias in (torch.randn(2048)[::2], torch.randn(1).expand(1024)):
+            torch.testing.assert_close(hl.linear(x, weight, bias), F.linear(x, weight, bias))
+    assert calls == []
+
+
+def test_forward_mode_autograd_and_torch_func_keep_their_derivatives(calls):
+    import torch.autograd.forward_ad as fwAD
+
+    weight, bias = big()
+    x, tangent = torch.randn(2, 768), torch.randn(2, 768)
+    with torch.no_grad(), fwAD.dual_level():
+        out = hl.linear(fwAD.make_dual(x, tangent), weight, bias)
+        torch.testing.assert_close(fwAD.unpack_dual(out).tangent, F.linear(tangent, weight))
+    grad = torch.func.grad(lambda w: hl.linear(x, w, bias).square().sum())(weight)
+    torch.testing.assert_close(grad, torch.func.grad(lambda w: F.linear(x, w, bias).square().sum())(weight))
+    assert calls == []
+
+
+@needs_onednn
+def test_pytorchs_own_onednn_switch_is_obeyed(calls):
+    weight, bias = big()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # torch warns about TF32 on Intel GPUs when flags change
+        with torch.backends.mkldnn.flags(enabled=False):
+            assert not hl.onednn_active()
+            hl.linear(torch.randn(1, 768), weight, bias)
+    assert calls == []
+
+
+@needs_onednn
+def test_the_switch_holds_for_its_own_thread_only():
+    import threading
+
+    seen = []
+    with hl.onednn(False):
+        worker = threading.Thread(target=lambda: seen.append(hl.onednn_active()))
+        worker.start()
+        worker.join()
+        assert not hl.onednn_active()
+    assert seen == [True]
