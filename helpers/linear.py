@@ -5,14 +5,17 @@ Every linear layer of the model (`c_attn`, `c_proj`, `c_fc` and the tied output 
 differs. With autograd off, on an x86 CPU, a product with a large weight goes to oneDNN (the CPU
 kernel library bundled with PyTorch) instead of the BLAS that `F.linear` calls. For one new
 token each layer is a matrix-vector product that reads its whole weight, so generation is
-limited by how fast the weights stream from memory, and oneDNN's kernel streams them about twice
-as fast as MKL's on the AMD machine the project is measured on (notebook 10 shows it). Training,
-and any call that autograd records, keeps `F.linear`, whose backward pass PyTorch provides.
+limited by how fast the weights stream from memory. On the AMD machine the project is measured
+on, MKL computes that product on one core (about 13 GB/s, however many threads it may use);
+oneDNN reads faster on one core and splits the rows over every core, about twice as fast in all
+(notebook 10 shows it).
+Training, and any call that autograd records, keeps `F.linear`, whose backward PyTorch provides.
 
-The kernel is PyTorch's own `torch.ops.mkldnn._linear_pointwise` (what `torch.compile` uses for
-linear layers of a model frozen for inference on x86 CPUs), an internal operator: the first call
-checks that it exists and agrees with `F.linear`, and `linear` falls back to `F.linear` where it
-does not. `HELPERS_ONEDNN=0` in the environment, or `with onednn(False):`, turns it off.
+The kernel is `torch.ops.mkldnn._linear_pointwise`, an internal operator of PyTorch (its
+`torch.compile` CPU backend uses it for some linear layers): the first call checks that it exists
+and agrees with `F.linear`, and `linear` falls back to `F.linear` where it does not.
+`HELPERS_ONEDNN=0` in the environment before `helpers` is imported, or `with onednn(False):`,
+turns it off. Only x86 CPUs use it: that is where it was measured.
 """
 
 from __future__ import annotations

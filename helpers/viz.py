@@ -192,10 +192,11 @@ def plot_mask_stages(
     weights. With fill=-inf the masked cells are grey and get weight exactly 0; with fill=0
     they keep a colour and visibly take weight. `query` outlines one row.
 
-    `fig`: a figure this function drew before, for as many tokens with the same labels, to
-    update in place (an explorer's redraw): its cells, labels, outlines and legend change and
-    its layout is kept, the same picture as a new figure at about half the cost. Any other
-    figure, or one never drawn, is left alone and a new one is made.
+    `fig`: a figure this function made and that has been drawn (shown) since, for the same
+    tokens, to update in place (an explorer's redraw): its cells, labels, outlines and legend
+    change, and its layout is frozen where it is (no automatic layout from then on), which
+    draws the same picture as a new figure without building one. Any other figure is left
+    alone and a new one is returned.
     """
     s, m = _as_2d(scores), _as_2d(mask).bool()
     masked = s.masked_fill(~m, fill)
@@ -214,11 +215,12 @@ def plot_mask_stages(
             for artist in [*ax.collections, *ax.patches]:
                 artist.remove()  # masked cells and outlines, drawn again below in build order
             _draw_masked_cells(ax, w == float("-inf"))
-            for (_, (text, color, box)), label in zip(
-                    _cell_labels(w, vmin, vmax, cmap, decimals), ax.texts, strict=False):
-                label.set_text(text)
-                label.set_color(color)
-                label.set_bbox(box)
+            if ax.texts:  # the cells' values, written when there are at most 6 tokens
+                for (_, (text, color, box)), label in zip(
+                        _cell_labels(w, vmin, vmax, cmap, decimals), ax.texts, strict=True):
+                    label.set_text(text)
+                    label.set_color(color)
+                    label.set_bbox(box)
             ax.set_title(title)
         for legend in list(fig.legends):
             legend.remove()
