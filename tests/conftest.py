@@ -1,5 +1,6 @@
 """Shared fixtures: tiny random GPT-2 configurations and their `transformers` twins."""
 
+import gc
 import os
 
 import pytest
@@ -20,6 +21,14 @@ TINY_CONFIGS = [
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze():
+    """An explorer freezes the objects of its process (helpers.widgets): a kernel's are its
+    own, but the test process's return to the garbage collector after each test."""
+    yield
+    gc.unfreeze()
 
 
 def make_hf(cfg: dict, seed: int = 0):

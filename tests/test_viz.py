@@ -215,6 +215,38 @@ def test_show_interactive_draws_on_one_torch_thread_and_times_each_phase():
     assert sum(box.redraw.phases.values()) == pytest.approx(box.redraw.seconds, abs=1e-3)
 
 
+def test_show_interactive_keeps_the_kernels_objects_out_of_the_redraws_full_collections():
+    import gc
+    import weakref
+
+    widgets = pytest.importorskip("ipywidgets")
+    from helpers.widgets import show_interactive
+
+    class Node:
+        pass
+
+    data = [[i] for i in range(1000)]  # the kernel's objects: a model, data, earlier results
+    node = Node()
+    node.me = node  # a reference cycle
+    dead = weakref.ref(node)
+    gc.collect()  # node, still ours, moves to the oldest generation
+    del node  # now garbage that only a full collection frees, as an earlier cell's figure
+    made_before = sum(1 for _ in gc.get_objects())
+    enabled = gc.isenabled()
+    gc.disable()  # no automatic full collection: only show_interactive's own
+    try:
+        box = show_interactive(lambda T=3: plot_mask(causal_mask(T)),
+                               T=widgets.IntSlider(value=3, min=1, max=5))
+    finally:
+        if enabled:
+            gc.enable()
+    assert dead() is None  # collected before freezing, not kept forever
+    assert not any(o is data[0] for o in gc.get_objects())  # frozen: no collection scans it
+    assert gc.get_freeze_count() >= made_before - 100  # about everything that was there
+    box.children[0].children[0].value = 4
+    assert box.redraw.count == 2 and data[0] == [0]  # still ours, and redraws go on
+
+
 @pytest.mark.parametrize("T", [6, 21, 24])
 def test_token_labels_of_a_long_sentence_do_not_touch(T):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
