@@ -13,6 +13,12 @@ Steps are interleaved (helpers, transformers, llms-from-scratch, helpers, ...) i
 process, so every side sees the same machine load; the script prints medians and the
 ratio helpers / peer (below 1 means helpers is faster).
 
+Then it times the step's matrix products alone: for every linear layer, the forward product
+and the two of the backward (input and weight gradients), on random float32 tensors of the
+same shapes, with the same threads. Every side computes these products, and this machine's
+BLAS runs them near its peak, so their time is a floor under any float32 step of this model;
+the script prints it as a fraction of each peer's step.
+
     python benchmarks/bench_training.py [--repeats 15] [--threads N] [--batch-size 32]
 """
 
@@ -83,6 +89,27 @@ def sides(batch_size: int) -> dict[str, Callable[[], float]]:
     return steps
 
 
+def products_alone(batch_size: int, repeats: int) -> tuple[float, float]:
+    """Median seconds of one step's matrix products alone (forward x W.T, backward dY W and
+    dY.T x for each linear layer, in float32) and their floating-point operations."""
+    n, c = batch_size * SHAPE["n_positions"], SHAPE["n_embd"]
+    block = [(c, 3 * c), (c, c), (c, 4 * c), (4 * c, c)]  # (in, out): c_attn, c_proj, c_fc, c_proj
+    layers = block * SHAPE["n_layer"] + [(c, SHAPE["vocab_size"])]  # and the output layer
+    tensors = [(torch.randn(n, i), torch.randn(o, i), torch.randn(n, o)) for i, o in layers]
+
+    def products() -> None:
+        for x, w, dy in tensors:  # x (N, in), w (out, in), dy (N, out)
+            torch.mm(x, w.t()), torch.mm(dy, w), torch.mm(dy.t(), x)
+
+    products()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        products()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), sum(3 * 2 * n * i * o for i, o in layers)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -111,6 +138,13 @@ def main() -> None:
     for name, median in medians.items():
         print(f"{name:<20} {median * 1000:>10.0f}ms {ours / median:>15.2f}")
     print("\ntargets (issue 9): helpers / transformers <= 0.65, helpers / llms-from-scratch <= 0.50")
+
+    floor, flops = products_alone(args.batch_size, args.repeats)
+    print(f"\nthe step's matrix products alone (float32, same shapes and threads): "
+          f"{floor * 1000:.0f} ms, {flops / 1e9:.1f} GFLOP at {flops / floor / 1e9:.0f} GFLOP/s")
+    print(f"{'side':<20} {'products / step':>15} {'rest of the step':>17}")
+    for name, median in medians.items():
+        print(f"{name:<20} {floor / median:>15.2f} {(median - floor) * 1000:>15.0f}ms")
 
 
 if __name__ == "__main__":
