@@ -9,7 +9,10 @@ means helpers is faster).
 
 Generation of one token reads every weight once (498 MB in float32), so memory bandwidth
 bounds it: the script measures how fast this machine reads memory (the sum of a 512 MB
-buffer) and prints helpers' tokens/s as a fraction of that limit.
+buffer) and prints helpers' tokens/s as a fraction of that limit. It then times one token's
+matrix-vector products alone, back to back (every linear layer and the output layer, as
+helpers.linear computes them, with nothing in between): how close the multiplying library
+comes to the limit before anything else a step does.
 
     python benchmarks/bench_model.py [--repeats 7] [--threads N]
 """
@@ -43,6 +46,25 @@ def read_bandwidth(repeats: int = 7) -> float:
     buf = torch.ones(128 * 1024 * 1024)  # 512 MiB
     buf.sum()
     return buf.numel() * buf.element_size() / median_seconds(buf.sum, repeats)
+
+
+def products_alone(model, repeats: int) -> float:
+    """Median seconds of one new token's matrix-vector products alone, in the model's order:
+    every block's c_attn, c_proj, c_fc, c_proj, then the tied output layer (helpers.linear)."""
+    from helpers.linear import linear
+
+    layers = [(mod.weight, mod.bias) for block in model.h
+              for mod in (block.attn.c_attn, block.attn.c_proj, block.mlp.c_fc, block.mlp.c_proj)]
+    layers.append((model.wte.weight, None))
+    inputs = {w.size(1): torch.randn(1, 1, w.size(1)) for w, _ in layers}  # (B, T, in)
+
+    def products() -> None:
+        for w, b in layers:
+            linear(inputs[w.size(1)], w, b)
+
+    with torch.no_grad():
+        products()
+        return median_seconds(products, repeats * 3)
 
 
 def main() -> None:
@@ -106,6 +128,9 @@ def main() -> None:
           f"when every token reads all {weight_bytes / 1e6:.0f} MB of weights once")
     for n, rate in ours_rates.items():
         print(f"helpers, {n} new tokens: {rate:.1f} tokens/s = {rate / limit:.0%} of that limit")
+    alone = products_alone(ours, args.repeats)
+    print(f"one token's matrix-vector products alone, back to back: {alone * 1000:.1f} ms = "
+          f"{1 / alone:.1f} tokens/s = {1 / alone / limit:.0%} of that limit")
     print("targets (issue 9): generation <= 0.75 and >= 70% of the limit; forward <= 0.90")
 
 
