@@ -225,8 +225,10 @@ def _freeze_existing_objects() -> None:
     scans every object in the kernel (the model, the data, every cell's results): 95-170 ms
     here, on top of a redraw, the slowest redraws of the series. Frozen (`gc.freeze`), the
     objects that exist when an explorer is built are skipped, so a full collection scans only
-    what was made since. Frozen objects are still freed as soon as nothing refers to them; only
-    a reference cycle among them waits for `gc.unfreeze()`."""
+    what was made since. Frozen objects are still freed as soon as nothing refers to them; a
+    reference cycle among them (an earlier explorer's figure, say) waits for the next explorer,
+    which unfreezes, collects everything and freezes again."""
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
 

@@ -246,6 +246,15 @@ def test_show_interactive_keeps_the_kernels_objects_out_of_the_redraws_full_coll
     box.children[0].children[0].value = 4
     assert box.redraw.count == 2 and data[0] == [0]  # still ours, and redraws go on
 
+    node = Node()
+    node.me = node
+    dead = weakref.ref(node)
+    gc.collect()
+    gc.freeze()  # frozen while in use, as the first explorer's objects by a second one
+    del node  # then garbage: the next explorer frees it
+    show_interactive(lambda T=3: plot_mask(causal_mask(T)), T=widgets.IntSlider(value=3))
+    assert dead() is None
+
 
 @pytest.mark.parametrize("T", [6, 21, 24])
 def test_token_labels_of_a_long_sentence_do_not_touch(T):
