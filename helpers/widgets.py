@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import inspect
-import io
 import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+
+from helpers.layout_cache import LayoutCache
 
 RETINA = 2  # a figure's PNG has 2 pixels per CSS pixel: sharp on high-DPI screens and zoomed in
 PNG_COMPRESSION = 1  # zlib level: fast to write, and a figure's PNG is small at any level
@@ -95,30 +96,56 @@ def enable_notebook_display() -> None:
     select_figure_formats(ip, {"retina", *others})
 
 
-def figure_png(fig, scale: int = RETINA) -> tuple[bytes, int]:
+def figure_png(fig, scale: int = RETINA, layouts=None) -> tuple[bytes, int]:
     """Render `fig` as PNG bytes at `scale` pixels per CSS pixel; returns (png, CSS width).
 
     Draws once with Agg (no tight bounding box, which would draw twice: the series' figures
-    use constrained layout and have no margin to trim) and compresses lightly for speed.
-    An opaque figure is written as RGB: the same pixels, a quarter fewer bytes to compress.
+    use constrained layout and have no margin to trim), then writes the pixels as they are.
+    `layouts`, a `helpers.layout_cache.LayoutCache`: reuse the layout of an equal figure drawn
+    before (an explorer's earlier redraw) instead of computing it again; the same pixels.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
 
     dpi = fig.dpi
     canvas = FigureCanvasAgg(fig)
+    key = layouts.prepare(fig) if layouts is not None else None
     fig.set_dpi(dpi * scale)
     try:
         canvas.draw()
-        width, height = canvas.get_width_height(physical=True)
-        pixels = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        if pixels.getextrema()[3][0] == 255:  # no transparent pixel
-            pixels = pixels.convert("RGB")
-        out = io.BytesIO()
-        pixels.save(out, format="png", compress_level=PNG_COMPRESSION)
+        if layouts is not None:
+            layouts.store(key, fig)
+        width = canvas.get_width_height(physical=True)[0]
+        png = png_bytes(canvas.buffer_rgba())
     finally:
         fig.set_dpi(dpi)
-    return out.getvalue(), round(width / scale)
+    return png, round(width / scale)
+
+
+def png_bytes(rgba) -> bytes:
+    """A PNG file of an (H, W, 4) uint8 RGBA image: RGB when every pixel is opaque (a quarter
+    fewer bytes), each row unfiltered, zlib at level PNG_COMPRESSION.
+
+    Written here rather than by Pillow, which tries five row filters per row to compress
+    better: 20-25 ms for a 1680 x 720 figure against 8-9 ms, for a file of 80 kB instead of
+    50 kB that a local browser reads at once."""
+    import struct
+    import zlib
+
+    import numpy as np
+
+    pixels = np.asarray(rgba)  # (H, W, 4)
+    height, width, _ = pixels.shape
+    opaque = bool((pixels[:, :, 3] == 255).all())
+    channels = 3 if opaque else 4
+    rows = np.zeros((height, 1 + width * channels), dtype=np.uint8)  # filter byte 0: none
+    rows[:, 1:] = pixels[:, :, :channels].reshape(height, width * channels)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2 if opaque else 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows.tobytes(), PNG_COMPRESSION)) + chunk(b"IEND", b""))
 
 
 class _Redraw:
@@ -137,6 +164,7 @@ class _Redraw:
         self.draw, self.controls, self.image, self.errors = draw, controls, image, errors
         self.reuses = "fig" not in controls and "fig" in inspect.signature(draw).parameters
         self.figure = None  # the last figure drawn, handed back to a draw that reuses it
+        self.layouts = LayoutCache()  # the layouts of figures drawn so far, to reuse
         self.busy = self.pending = False
         self.drawn: dict | None = None  # the values of the figure on screen
         self.count = 0  # figures drawn (read by tests)
@@ -172,7 +200,7 @@ class _Redraw:
                 self.figure = None  # until it is drawn whole: a failed update is not reused
                 fig = _as_figure(self.draw(**values, **reused))
                 drawn = time.perf_counter()
-                png, width = figure_png(fig)
+                png, width = figure_png(fig, layouts=self.layouts)
             self.figure = fig if self.reuses else None
             del fig
         except Exception:  # shown under the controls, as a cell would show it

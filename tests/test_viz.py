@@ -348,3 +348,17 @@ def test_show_interactive_hands_a_draw_that_takes_fig_its_previous_figure():
     assert received[2] is received[1] and received[3] is None
     show_interactive(plain, T=widgets.IntSlider(value=3, min=1, max=5)).children[0].children[0].value = 4
     assert plain_calls == [3, 4]  # a draw without fig is called as before
+
+
+def test_png_bytes_is_a_png_that_decodes_to_the_same_pixels_rgb_or_rgba():
+    import numpy as np
+
+    from helpers.widgets import png_bytes
+
+    rng = np.random.default_rng(0)
+    rgba = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)  # odd sizes: rows not padded
+    assert (_pixels(png_bytes(rgba)) == rgba).all()  # some pixel transparent: kept as RGBA
+    rgba[:, :, 3] = 255
+    png = png_bytes(rgba)
+    assert png[25] == 2  # colour type 2 (RGB): an opaque image needs no alpha channel
+    assert (_pixels(png) == rgba).all()
