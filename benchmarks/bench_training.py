@@ -17,7 +17,10 @@ Then it times the step's matrix products alone: for every linear layer, the forw
 and the two of the backward (input and weight gradients), on random float32 tensors of the
 same shapes, with the same threads. Every side computes these products, and this machine's
 BLAS runs them near its peak, so their time is a floor under any float32 step of this model;
-the script prints it as a fraction of each peer's step.
+the script prints it as a fraction of each peer's step. Last, the step's other kernels that no
+implementation can skip (attention, GPT-2's tanh-GELU, LayerNorm, the loss, forward and
+backward) alone at the same shapes: with the products, the least any float32 step of this
+model can take in eager PyTorch, and so the lowest ratio against each peer that is possible.
 
     python benchmarks/bench_training.py [--repeats 15] [--threads N] [--batch-size 32]
 """
@@ -110,6 +113,59 @@ def products_alone(batch_size: int, repeats: int) -> tuple[float, float]:
     return statistics.median(times), sum(3 * 2 * n * i * o for i, o in layers)
 
 
+def _median_ms(fn: Callable[[], object], repeats: int, leaves: tuple = ()) -> float:
+    """Median ms of fn(); the `leaves`' gradients are dropped before each call, so backward
+    writes them anew as in a step (set_to_none) rather than adding to them."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        for t in leaves:
+            t.grad = None
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def kernels_alone(batch_size: int, repeats: int) -> dict[str, float]:
+    """Median ms of one step's other unavoidable kernels alone, forward and backward, at the
+    shipped shape: attention (PyTorch's fused kernel or the explicit softmax(q k^T) v, whichever
+    is faster here), tanh-GELU (GPT-2's activation) and LayerNorm, for every layer, and the loss.
+    Every float32 step of this model in eager PyTorch runs these kernels or slower ones."""
+    import math
+
+    n, c, h = batch_size * SHAPE["n_positions"], SHAPE["n_embd"], SHAPE["n_head"]
+    T, layers = SHAPE["n_positions"], SHAPE["n_layer"]
+
+    def leaf(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, requires_grad=True)
+
+    q, k, v = (leaf(batch_size, h, T, c // h) for _ in range(3))  # (B, H, T, hd)
+    dq = torch.randn_like(q)
+    allowed = torch.ones(T, T, dtype=torch.bool).tril()
+
+    def fused() -> None:
+        F.scaled_dot_product_attention(q, k, v, is_causal=True).backward(dq)
+
+    def explicit() -> None:
+        scores = (q @ k.transpose(-2, -1) / math.sqrt(c // h)).masked_fill(~allowed, float("-inf"))
+        (torch.softmax(scores, dim=-1) @ v).backward(dq)
+
+    wide, dwide = leaf(n, 4 * c), torch.randn(n, 4 * c)
+    x, dx = leaf(n, c), torch.randn(n, c)
+    ln_w, ln_b = torch.ones(c, requires_grad=True), torch.zeros(c, requires_grad=True)
+    logits, targets = leaf(n, SHAPE["vocab_size"]), torch.randint(SHAPE["vocab_size"], (n,))
+    attention = min(_median_ms(fused, repeats, (q, k, v)), _median_ms(explicit, repeats, (q, k, v)))
+    return {
+        "attention": layers * attention,
+        "tanh-GELU": layers * _median_ms(
+            lambda: F.gelu(wide, approximate="tanh").backward(dwide), repeats, (wide,)),
+        "LayerNorm": (2 * layers + 1) * _median_ms(
+            lambda: F.layer_norm(x, (c,), ln_w, ln_b).backward(dx), repeats, (x, ln_w, ln_b)),
+        "loss": _median_ms(lambda: F.cross_entropy(logits, targets).backward(), repeats, (logits,)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
@@ -145,6 +201,18 @@ def main() -> None:
     print(f"{'side':<20} {'products / step':>15} {'rest of the step':>17}")
     for name, median in medians.items():
         print(f"{name:<20} {floor / median:>15.2f} {(median - floor) * 1000:>15.0f}ms")
+
+    others = kernels_alone(args.batch_size, args.repeats)
+    least = floor * 1000 + sum(others.values())
+    print("\nthe step's other kernels alone, forward and backward, every layer: "
+          + ", ".join(f"{name} {ms:.0f} ms" for name, ms in others.items()))
+    print(f"products and these kernels: {least:.0f} ms, the least a float32 step of this model "
+          "takes in eager PyTorch here (before residual adds, embeddings and AdamW)")
+    for name, median in medians.items():
+        if name != "helpers":
+            whose = f"{name}'" if name.endswith("s") else f"{name}'s"
+            print(f"  = {least / (median * 1000):.2f} of {whose} step: no float32 step of this "
+                  f"model in eager PyTorch has a lower ratio against {name} on this machine")
 
 
 if __name__ == "__main__":
