@@ -26,19 +26,37 @@ class _Unsupported(Exception):
     """The figure holds something the signature does not describe: lay it out as usual."""
 
 
+def _box(t) -> tuple | None:
+    """The box drawn around a text (its style and padding), if any."""
+    patch = t.get_bbox_patch()
+    return None if patch is None else (
+        type(patch.get_boxstyle()).__name__, tuple(sorted(vars(patch.get_boxstyle()).items())),
+        patch.get_linewidth(), patch.get_mutation_scale(), patch.get_mutation_aspect())
+
+
 def _text(t) -> tuple:
     """What a Text's extent depends on: its string, font, alignment, box and place."""
     if t is None:
         return ()
-    patch = t.get_bbox_patch()
-    box = None if patch is None else (
-        type(patch.get_boxstyle()).__name__, tuple(sorted(vars(patch.get_boxstyle()).items())),
-        patch.get_linewidth(), patch.get_mutation_scale(), patch.get_mutation_aspect())
     xy = tuple(t.get_transform().transform(t.get_unitless_position()).tolist())
     return (t.get_visible(), t.get_in_layout(), t.get_text(), hash(t.get_fontproperties()),
             t.get_rotation(), t.get_horizontalalignment(), t.get_verticalalignment(),
             t.get_rotation_mode(), t._linespacing, t.get_wrap(), t.get_usetex(),
-            t.get_parse_math(), t.get_transform_rotates_text(), box, xy)
+            t.get_parse_math(), t.get_transform_rotates_text(), _box(t), xy)
+
+
+def _collapsed(t, along: str, renderer) -> tuple:
+    """A title's or an axis label's part in the layout, which counts only its extent across
+    `along` ("x": the height of a title or an x label) and its centre along it: a new title
+    of the same height reuses the layout (its width and its words do not matter)."""
+    if not (t.get_visible() and t.get_text()) or renderer is None:
+        return _text(t)
+    box = t.get_window_extent(renderer)
+    if along == "x":
+        extent = (round((box.x0 + box.x1) / 2, 6), box.y0, box.y1)
+    else:
+        extent = (round((box.y0 + box.y1) / 2, 6), box.x0, box.x1)
+    return ("collapsed", t.get_in_layout(), extent, _box(t))
 
 
 def _legend(leg) -> tuple:
@@ -60,14 +78,15 @@ def _legend(leg) -> tuple:
             None if anchor is None else tuple(anchor.bounds))
 
 
-def _axis(axis) -> tuple:
+def _axis(axis, renderer) -> tuple:
     """Ticks that will be drawn (places and labels), tick sizes, the axis label, offset text."""
     ticks = []
     for tick in axis._update_ticks():  # the ticks draw() will draw, labels formatted
         ticks.append((float(tick.get_loc()), _text(tick.label1), _text(tick.label2),
                       tick.tick1line.get_visible(), tick.tick2line.get_visible(),
                       tick.tick1line.get_markersize(), tick._base_pad, tick._tickdir))
-    return (axis.get_visible(), axis.get_scale(), tuple(ticks), _text(axis.label),
+    return (axis.get_visible(), axis.get_scale(), tuple(ticks),
+            _collapsed(axis.label, axis.axis_name, renderer),
             axis.get_label_position(), _text(axis.offsetText),
             repr(sorted(axis._major_tick_kw.items())), repr(sorted(axis._minor_tick_kw.items())))
 
@@ -87,7 +106,7 @@ def _clipped_to(artist, ax) -> bool:
     return box is None or bool(np.allclose(box.extents, ax.bbox.extents, rtol=0.0, atol=1e-6))
 
 
-def _axes(ax, index: dict) -> tuple:
+def _axes(ax, index: dict, renderer) -> tuple:
     """Everything of one axes that its tight bounding box and its place in the grid read."""
     from matplotlib.collections import Collection
     from matplotlib.spines import Spine
@@ -129,14 +148,16 @@ def _axes(ax, index: dict) -> tuple:
             tuple(ax.get_position(original=True).bounds), place,
             ax.get_aspect(), ax.get_adjustable(), repr(ax.get_anchor()), ax.get_box_aspect(),
             ax.get_xlim(), ax.get_ylim(),
-            tuple(_axis(a) for a in ax._axis_map.values()),
-            tuple(_text(t) for t in (ax.title, ax._left_title, ax._right_title)),
+            tuple(_axis(a, renderer) for a in ax._axis_map.values()),
+            tuple(_collapsed(t, "x", renderer) for t in (ax.title, ax._left_title, ax._right_title)),
             ax._autotitlepos, colorbar, tuple(extra))
 
 
-def signature(fig) -> tuple | None:
+def signature(fig, renderer=None) -> tuple | None:
     """What `fig`'s constrained layout depends on, or None when it cannot be described
-    (another layout engine, sub-figures, an artist the signature does not cover)."""
+    (another layout engine, sub-figures, an artist the signature does not cover).
+    `renderer`: the one `fig` will be drawn with, to measure its titles and axis labels (only
+    their height or width counts); without it they are compared word for word."""
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
     engine = fig.get_layout_engine()
@@ -144,7 +165,7 @@ def signature(fig) -> tuple | None:
         return None
     index = {id(ax): k for k, ax in enumerate(fig.axes)}
     try:
-        axes = tuple(_axes(ax, index) for ax in fig.axes)
+        axes = tuple(_axes(ax, index, renderer) for ax in fig.axes)
     except _Unsupported:
         return None
     titles = tuple(_text(getattr(fig, name, None)) for name in ("_suptitle", "_supxlabel", "_supylabel"))
@@ -171,10 +192,11 @@ class LayoutCache:
         self._layouts: OrderedDict[tuple, dict] = OrderedDict()
         self.hits = self.misses = 0  # for tests and the benchmark
 
-    def prepare(self, fig) -> tuple | None:
-        """Before `fig` is drawn: place it as an equal figure was placed and freeze its layout
-        (returns None), or return its signature for `store` after the draw (or None)."""
-        key = signature(fig)
+    def prepare(self, fig, renderer=None) -> tuple | None:
+        """Before `fig` is drawn (by `renderer`, at the dpi it is drawn at): place it as an
+        equal figure was placed and freeze its layout (returns None), or return its signature
+        for `store` after the draw (or None)."""
+        key = signature(fig, renderer)
         if key is None:
             return None
         placed = self._layouts.get(key)

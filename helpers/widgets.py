@@ -108,9 +108,9 @@ def figure_png(fig, scale: int = RETINA, layouts=None) -> tuple[bytes, int]:
 
     dpi = fig.dpi
     canvas = FigureCanvasAgg(fig)
-    key = layouts.prepare(fig) if layouts is not None else None
     fig.set_dpi(dpi * scale)
     try:
+        key = layouts.prepare(fig, canvas.get_renderer()) if layouts is not None else None
         canvas.draw()
         if layouts is not None:
             layouts.store(key, fig)

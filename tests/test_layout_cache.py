@@ -85,10 +85,21 @@ def test_a_hit_places_the_axes_and_freezes_the_layout():
     first = plot_mask_stages(_scores(6), causal_mask(6), TOKENS[:6], query=1)
     figure_png(first, layouts=cache)
     second = plot_mask_stages(_scores(6), causal_mask(6), TOKENS[:6], query=4)  # outline moves
-    assert cache.prepare(second) is None and cache.hits == 1  # the same labels
+    figure_png(second, layouts=cache)
+    assert cache.hits == 1  # the same labels: the same layout
     assert second.get_layout_engine().__class__.__name__ == "PlaceHolderLayoutEngine"
     for a, b in zip(first.axes, second.axes, strict=True):
         assert np.allclose(a.get_position(original=True).bounds, b.get_position(original=True).bounds)
+
+
+def test_a_new_title_of_the_same_height_reuses_the_layout_and_a_taller_one_does_not():
+    cache = LayoutCache()
+    figure_png(_bars(["x", "y", "z"], [1, 2, 3], title="top-k = 5: 5 kept"), layouts=cache)
+    for title in ("top-k = 12: 12 kept, a longer title", "a title\non two lines"):
+        fig = _bars(["x", "y", "z"], [1, 2, 3], title=title)
+        assert figure_png(fig, layouts=cache)[0] == figure_png(
+            _bars(["x", "y", "z"], [1, 2, 3], title=title))[0], title
+    assert cache.hits == 1 and cache.misses == 2  # the two-line title is taller: laid out anew
 
 
 def test_what_the_signature_cannot_describe_is_laid_out_as_usual():
