@@ -304,7 +304,8 @@ def show_interactive(draw: Callable[..., Any], **controls):
     above the figure) whose picture is redrawn in place, for the latest values, when a
     control moves. Every control works from the keyboard (Tab to it, then ↑/↓). A `draw` that
     takes a `fig` argument receives its previous figure (None at first) to update in place,
-    which is faster than building a new one (04's mask explorer)."""
+    which is faster than building a new one (04's mask explorer). A new figure whose labels
+    match an earlier one's reuses that figure's layout (`helpers.layout_cache`)."""
     import ipywidgets as widgets
 
     for name, control in controls.items():
