@@ -125,9 +125,9 @@ def png_bytes(rgba) -> bytes:
     """A PNG file of an (H, W, 4) uint8 RGBA image: RGB when every pixel is opaque (a quarter
     fewer bytes), each row unfiltered, zlib at level PNG_COMPRESSION.
 
-    Written here rather than by Pillow, which tries five row filters per row to compress
-    better: 20-25 ms for a 1680 x 720 figure against 8-9 ms, for a file of 80 kB instead of
-    50 kB that a local browser reads at once."""
+    Written here rather than by Pillow, which filters every row before compressing (20-25 ms
+    for a 1680 x 720 figure, 20 ms even at level 0) against 8-9 ms here, for a file of 80 kB
+    instead of 50 kB that a local browser reads at once."""
     import struct
     import zlib
 
