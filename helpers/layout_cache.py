@@ -20,6 +20,7 @@ from collections import OrderedDict
 from typing import Any
 
 MAX_LAYOUTS = 64  # layouts kept per explorer (a few kB each): the latest ones
+FIGURE_TITLES = ("_suptitle", "_supxlabel", "_supylabel")  # the layout places these too
 
 
 class _Unsupported(Exception):
@@ -129,10 +130,12 @@ def _axes(ax, index: dict, renderer) -> tuple:
             continue  # inside the axes' own box, which the layout counts anyway
         if isinstance(artist, Collection) and not artist.get_paths():
             continue  # nothing to draw, no extent (a colour bar's dividers without edges)
-        if isinstance(artist, Annotation) and artist.arrow_patch is None:
+        if isinstance(artist, Annotation):
+            if artist.arrow_patch is not None:
+                raise _Unsupported("annotation with an arrow")
             extra.append((_text(artist), repr(artist.xy), repr(artist.xyann),
                           repr(artist.xycoords), repr(artist._textcoords)))
-        elif isinstance(artist, Text) and not isinstance(artist, Annotation):
+        elif isinstance(artist, Text):
             extra.append(_text(artist))
         elif kind == "Legend":
             extra.append(_legend(artist))
@@ -168,7 +171,7 @@ def signature(fig, renderer=None) -> tuple | None:
         axes = tuple(_axes(ax, index, renderer) for ax in fig.axes)
     except _Unsupported:
         return None
-    titles = tuple(_text(getattr(fig, name, None)) for name in ("_suptitle", "_supxlabel", "_supylabel"))
+    titles = tuple(_text(getattr(fig, name, None)) for name in FIGURE_TITLES)
     return (tuple(fig.get_size_inches()), fig.dpi, repr(sorted(engine.get().items())),
             axes, titles, tuple(_legend(leg) for leg in fig.legends))
 
@@ -181,7 +184,7 @@ def _placement(fig) -> dict[str, Any]:
                  for ax in fig.axes],
         "titles": [None if getattr(fig, n, None) is None else
                    (getattr(fig, n).get_position(), getattr(fig, n).get_verticalalignment())
-                   for n in ("_suptitle", "_supxlabel", "_supylabel")],
+                   for n in FIGURE_TITLES],
     }
 
 
@@ -210,8 +213,7 @@ class LayoutCache:
             ax._set_position(bounds, which="both")
             ax.set_anchor(anchor)
             ax.set_box_aspect(box_aspect)
-        for name, title in zip(("_suptitle", "_supxlabel", "_supylabel"), placed["titles"],
-                               strict=True):
+        for name, title in zip(FIGURE_TITLES, placed["titles"], strict=True):
             if title is not None:
                 getattr(fig, name).set_position(title[0])
                 getattr(fig, name).set_verticalalignment(title[1])

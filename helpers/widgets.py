@@ -96,7 +96,7 @@ def enable_notebook_display() -> None:
     select_figure_formats(ip, {"retina", *others})
 
 
-def figure_png(fig, scale: int = RETINA, layouts=None) -> tuple[bytes, int]:
+def figure_png(fig, scale: int = RETINA, layouts: LayoutCache | None = None) -> tuple[bytes, int]:
     """Render `fig` as PNG bytes at `scale` pixels per CSS pixel; returns (png, CSS width).
 
     Draws once with Agg (no tight bounding box, which would draw twice: the series' figures
