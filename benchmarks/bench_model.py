@@ -10,9 +10,10 @@ means helpers is faster).
 Generation of one token reads every weight once (498 MB in float32), so memory bandwidth
 bounds it: the script measures how fast this machine reads memory (the sum of a 512 MB
 buffer) and prints helpers' tokens/s as a fraction of that limit. It then times one token's
-matrix-vector products alone, back to back (every linear layer and the output layer, as
-helpers.linear computes them, with nothing in between): how close the multiplying library
-comes to the limit before anything else a step does.
+matrix-vector products alone, back to back (every linear layer and the output layer, with
+nothing in between), twice: with the weights as `nn.Linear` stores them, (out, in), which
+`F.linear` reads transposed, and as GPT-2's Conv1D (and `transformers`) stores them, (in, out),
+multiplied by `torch.addmm`. The difference is what the layout alone costs a decode step.
 
     python benchmarks/bench_model.py [--repeats 7] [--threads N]
 """
@@ -48,23 +49,36 @@ def read_bandwidth(repeats: int = 7) -> float:
     return buf.numel() * buf.element_size() / median_seconds(buf.sum, repeats)
 
 
-def products_alone(model, repeats: int) -> float:
-    """Median seconds of one new token's matrix-vector products alone, in the model's order:
-    every block's c_attn, c_proj, c_fc, c_proj, then the tied output layer (helpers.linear)."""
-    from helpers.linear import linear
+def products_alone(model, repeats: int) -> tuple[float, float]:
+    """Median seconds of one new token's matrix-vector products alone, in the model's order
+    (every block's c_attn, c_proj, c_fc, c_proj, then the tied output layer): with the weights
+    as stored, (out, in), by F.linear; and with the blocks' weights copied to (in, out), as
+    GPT-2's Conv1D keeps them, by torch.addmm (the output layer is `wte` either way)."""
+    import torch.nn.functional as F
 
     layers = [(mod.weight, mod.bias) for block in model.h
               for mod in (block.attn.c_attn, block.attn.c_proj, block.mlp.c_fc, block.mlp.c_proj)]
-    layers.append((model.wte.weight, None))
-    inputs = {w.size(1): torch.randn(1, 1, w.size(1)) for w, _ in layers}  # (B, T, in)
+    conv1d = [(w.t().contiguous(), b) for w, b in layers]  # (in, out): a copy
+    inputs = {w.size(1): torch.randn(1, w.size(1)) for w, _ in layers}  # (T, in), one token
+    x_out = torch.randn(1, model.wte.weight.size(1))
 
-    def products() -> None:
+    def linear_layout() -> None:
         for w, b in layers:
-            linear(inputs[w.size(1)], w, b)
+            F.linear(inputs[w.size(1)], w, b)
+        F.linear(x_out, model.wte.weight)
+
+    def conv1d_layout() -> None:
+        for w, b in conv1d:
+            torch.addmm(b, inputs[w.size(0)], w)
+        F.linear(x_out, model.wte.weight)
 
     with torch.no_grad():
-        products()
-        return median_seconds(products, repeats * 3)
+        linear_layout(), conv1d_layout()
+        a, b = [], []
+        for _ in range(repeats * 3):  # interleaved, so both see the same load
+            a.append(median_seconds(linear_layout, 1))
+            b.append(median_seconds(conv1d_layout, 1))
+        return statistics.median(a), statistics.median(b)
 
 
 def main() -> None:
@@ -128,10 +142,12 @@ def main() -> None:
           f"when every token reads all {weight_bytes / 1e6:.0f} MB of weights once")
     for n, rate in ours_rates.items():
         print(f"helpers, {n} new tokens: {rate:.1f} tokens/s = {rate / limit:.0%} of that limit")
-    alone = products_alone(ours, args.repeats)
-    print(f"one token's matrix-vector products alone, back to back: {alone * 1000:.1f} ms = "
-          f"{1 / alone:.1f} tokens/s = {1 / alone / limit:.0%} of that limit")
-    print("targets (issue 9): generation <= 0.75 and >= 70% of the limit; forward <= 0.90")
+    linear_s, conv1d_s = products_alone(ours, args.repeats)
+    for name, alone in (("(out, in) by F.linear, as helpers", linear_s),
+                        ("(in, out) by addmm, as Conv1D", conv1d_s)):
+        print(f"one token's matrix-vector products alone, weights {name}: {alone * 1000:.1f} ms "
+              f"= {1 / alone / limit:.0%} of that limit")
+    print(f"the layout's share: (out, in) / (in, out) = {linear_s / conv1d_s:.2f}")
 
 
 if __name__ == "__main__":

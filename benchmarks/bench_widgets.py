@@ -32,7 +32,7 @@ PHASES = ("draw", "render", "send", "free")  # helpers.widgets._Redraw.phases
 PROBE = r'''
 import json as _json, sys as _sys
 _sys.path.insert(0, ROOT)  # a fresh clone: helpers importable without installing the project
-import helpers.widgets as _w
+import helpers.notebook.widgets as _w
 _original = _w.show_interactive
 def _sweep(control):
     if hasattr(control, "options") and control.options:

@@ -25,7 +25,7 @@ def _tensor(value, name: str) -> torch.Tensor:
 
 @exercise("09", 1)
 def exercise_1(make_xy) -> None:
-    """make_xy(data, starts, n_positions) -> (x, y): windows and the same windows shifted by one."""
+    """make_xy(data, starts, seq_len) -> (x, y): windows and the same windows shifted by one."""
     g = torch.Generator().manual_seed(9)
     for length, batch, T in [(50, 3, 4), (200, 5, 9), (30, 1, 1), (80, 4, 16)]:
         data = torch.randint(0, 40, (length,), generator=g)
@@ -35,11 +35,11 @@ def exercise_1(make_xy) -> None:
                 "return a pair (x, y): the inputs and the targets")
         x, y = _tensor(result[0], "x"), _tensor(result[1], "y")
         require(tuple(x.shape) == (batch, T) and tuple(y.shape) == (batch, T),
-                f"for {batch} starts and n_positions = {T}, x and y should both be "
+                f"for {batch} starts and seq_len = {T}, x and y should both be "
                 f"(B, T) = {(batch, T)}; got {tuple(x.shape)} and {tuple(y.shape)}")
         want_x = torch.stack([data[s : s + T] for s in starts.tolist()])
         want_y = torch.stack([data[s + 1 : s + 1 + T] for s in starts.tolist()])
-        require(torch.equal(x, want_x), "x should hold the windows data[s : s + n_positions], "
+        require(torch.equal(x, want_x), "x should hold the windows data[s : s + seq_len], "
                 "one row per start s")
         if torch.equal(y, want_y):
             continue

@@ -1,11 +1,17 @@
 """GPT-2, step by step: the reusable model code the notebooks build and then import.
 
-`import helpers` loads only torch, safetensors and the standard library; `transformers`,
-`tokenizers`, matplotlib and ipywidgets are imported by the functions that need them.
+Three layers, and the folders show them:
+1. the model and its training, the modules here (attention, kv_cache, model, tokenizer,
+   sampling, objectives, data, train, checkpoint, pretrained, hub, distributed, music);
+2. pictures, `helpers.viz`, which import layer 1;
+3. notebook glue, `helpers.notebook` (explorers, hints, set-up), which imports both.
+
+`import helpers` only imports: it loads torch, safetensors and the standard library, changes no
+state, and leaves `transformers`, `tokenizers`, matplotlib and ipywidgets to the functions that
+need them.
 """
 
 from helpers.attention import (
-    KVCache,
     MultiHeadSelfAttention,
     causal_mask,
     full_mask,
@@ -16,8 +22,8 @@ from helpers.attention import (
 )
 from helpers.checkpoint import CheckpointError, load_checkpoint, load_default_model, save_checkpoint
 from helpers.hub import pretrained_available
+from helpers.kv_cache import KVCache
 from helpers.model import GPT, MLP, Block, GPTConfig, eval_mode
-from helpers.notebook import install_cell_hints
 from helpers.sampling import (
     apply_temperature,
     beam_search,
@@ -36,5 +42,3 @@ __all__ = [
     "load_default_model", "load_checkpoint", "save_checkpoint", "CheckpointError",
     "pretrained_available",
 ]
-
-install_cell_hints()  # in a notebook, a NameError says which earlier cell defines the name

@@ -1,8 +1,9 @@
-"""Attention: masks, scaled dot-product attention that returns its weights, GPT-2's
-multi-head self-attention, and the key/value cache used at inference.
+"""Attention: masks, scaled dot-product attention that returns its weights, and GPT-2's
+multi-head self-attention.
 
-Read top to bottom: masks -> `self_attention` (the three steps) -> `KVCache` ->
-`CausalSelfAttention` (GPT-2's fused `c_attn`, split heads, attend, merge, `c_proj`).
+Read top to bottom: masks -> `self_attention` (the three steps) -> `MultiHeadSelfAttention`
+(GPT-2's fused `c_attn`, split heads, attend, merge, `c_proj`). The key/value cache it can
+use at inference is in `helpers.kv_cache`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.linear import Linear
+from helpers.kv_cache import KVCache
 
 # ---------------------------------------------------------------------------------------
 # Masks. Convention: a bool tensor, True where a query position (row) may attend to a key
@@ -96,73 +97,6 @@ def self_attention(
 
 
 # ---------------------------------------------------------------------------------------
-# KV cache: at inference only the keys and values of earlier tokens are kept; queries are
-# used once, by the token that makes them, and never again.
-# ---------------------------------------------------------------------------------------
-
-
-class KVCache:
-    """Preallocated keys and values for every layer: (B, n_head, n_positions, head_dim) each.
-
-    Each layer writes its own slot (`update(layer_idx, ...)`) and the cache counts what each
-    layer has stored, so no caller has to advance it; `length` is what every layer holds.
-    """
-
-    def __init__(
-        self,
-        n_layer: int,
-        batch_size: int,
-        n_head: int,
-        n_positions: int,
-        head_dim: int,
-        dtype: torch.dtype = torch.float32,
-        device: torch.device | str | None = None,
-    ) -> None:
-        sizes = dict(n_layer=n_layer, batch_size=batch_size, n_head=n_head,
-                     n_positions=n_positions, head_dim=head_dim)
-        for name, value in sizes.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"KVCache: {name} must be an integer >= 1, got {value!r}")
-        shape = (batch_size, n_head, n_positions, head_dim)
-        # uninitialised: only the filled part, [:, :, :length], is ever read, and not zeroing
-        # GPT-2 small's 75 MB saves the 20 ms a generate call would spend writing them
-        self.keys = [torch.empty(shape, dtype=dtype, device=device) for _ in range(n_layer)]
-        self.values = [torch.empty(shape, dtype=dtype, device=device) for _ in range(n_layer)]
-        self.n_positions = n_positions
-        self.lengths = [0] * n_layer  # positions stored so far, per layer
-
-    @property
-    def length(self) -> int:
-        """Positions stored by every layer (between two forward passes all layers agree)."""
-        return min(self.lengths)
-
-    def update(
-        self, layer_idx: int, k: torch.Tensor, v: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Append this step's k, v (B, H, T_new, hd) to layer `layer_idx`; return that layer's
-        keys and values so far, (B, H, past + T_new, hd) each."""
-        if not 0 <= layer_idx < len(self.lengths):
-            raise ValueError(f"layer_idx must be in 0..{len(self.lengths) - 1}, got {layer_idx}")
-        start = self.lengths[layer_idx]
-        end = start + k.size(2)
-        if end > self.n_positions:
-            raise ValueError(f"KV cache holds {self.n_positions} positions; cannot store {end}")
-        self.keys[layer_idx][:, :, start:end] = k
-        self.values[layer_idx][:, :, start:end] = v
-        self.lengths[layer_idx] = end
-        return self.keys[layer_idx][:, :, :end], self.values[layer_idx][:, :, :end]
-
-    def reorder(self, index: torch.Tensor) -> None:
-        """Keep the batch rows in `index` (beam search picks which beams survive)."""
-        self.keys = [k.index_select(0, index) for k in self.keys]
-        self.values = [v.index_select(0, index) for v in self.values]
-
-    def memory_bytes(self) -> int:
-        """Bytes the cache occupies (keys and values, all layers, full capacity)."""
-        return sum(t.numel() * t.element_size() for t in self.keys + self.values)
-
-
-# ---------------------------------------------------------------------------------------
 # GPT-2's multi-head self-attention.
 # ---------------------------------------------------------------------------------------
 
@@ -190,11 +124,10 @@ class MultiHeadSelfAttention(nn.Module):
         self.head_dim = n_embd // n_head
         self.causal = causal
         self.layer_idx = layer_idx
-        self.c_attn = Linear(n_embd, 3 * n_embd)  # x -> [q | k | v]
-        self.c_proj = Linear(n_embd, n_embd)  # merged heads -> residual stream
-        self.attn_dropout = nn.Dropout(dropout)
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)  # x -> [q | k | v]
+        self.c_proj = nn.Linear(n_embd, n_embd)  # merged heads -> residual stream
+        self.dropout = dropout  # on the attention weights (in training), and on the output
         self.resid_dropout = nn.Dropout(dropout)
-        self.dropout = dropout
 
     def split_heads(self, x: torch.Tensor) -> torch.Tensor:
         """(B, T, C) -> (B, n_head, T, head_dim)."""
@@ -234,21 +167,24 @@ class MultiHeadSelfAttention(nn.Module):
                                  "its slot in the KV cache; build it with layer_idx=i (Block does)")
             k, v = kv_cache.update(self.layer_idx, k, v)  # (B, H, past + T, hd)
         T_k = k.size(2)
-        past = T_k - T
 
         weights = None
-        if return_attention or (self.training and self.dropout > 0):
-            y, weights = self_attention(q, k, v, self._mask(T, T_k, x.device))  # (B, H, T, hd)
+        if return_attention:
             if self.training and self.dropout > 0:
-                y = self.attn_dropout(weights) @ v
-        elif self.causal and past == 0 and T > 1:
-            # the same computation, fused by PyTorch (faster, does not return the weights);
-            # is_causal=True applies the causal mask without building it
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+                raise ValueError("return_attention=True in training with dropout: the weights "
+                                 "returned would not be the ones dropout thinned; look at "
+                                 "attention in eval mode (model.eval() or helpers.eval_mode)")
+            # the three steps written out, so the weights can be returned (B, H, T, T_k)
+            y, weights = self_attention(q, k, v, self._mask(T, T_k, x.device))  # (B, H, T, hd)
         else:
-            # new tokens after cached ones: the offset causal mask (None when one new token
-            # sees every key, or in a bidirectional layer)
-            mask = self._mask(T, T_k, x.device) if self.causal and T > 1 else None
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            # the same computation fused by PyTorch (faster, keeps no weights). One new token
+            # after cached ones may see every key, so it needs no mask; several new tokens
+            # with no cache use is_causal, which applies the causal mask without building it
+            p = self.dropout if self.training else 0.0  # dropout on the weights, in training
+            if self.causal and T_k == T and T > 1:
+                y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
+            else:
+                mask = self._mask(T, T_k, x.device) if T > 1 else None
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
         y = self.resid_dropout(self.c_proj(self.merge_heads(y)))  # (B, T, C)
         return (y, weights) if return_attention else y

@@ -41,23 +41,23 @@ def train_val_split(data, train_fraction: float = 0.9):
 
 def get_batch(
     data: torch.Tensor,
-    n_positions: int,
+    seq_len: int,
     batch_size: int,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """batch_size random windows of n_positions tokens and the same windows shifted by one:
+    """batch_size random windows of seq_len tokens and the same windows shifted by one:
     x (B, T), y (B, T) with y[:, t] the token after x[:, t]."""
     if not isinstance(data, torch.Tensor) or data.dim() != 1 or data.is_floating_point():
         got = (f"a {data.dim()}-D {data.dtype} tensor" if isinstance(data, torch.Tensor)
                else type(data).__name__)
         raise TypeError(f"data must be a 1-D tensor of integer token ids, got {got}; "
                         "encode the text first, e.g. torch.tensor(tokenizer.encode(text))")
-    for name, value in (("n_positions", n_positions), ("batch_size", batch_size)):
+    for name, value in (("seq_len", seq_len), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if len(data) < n_positions + 1:
-        raise ValueError(f"data has {len(data)} tokens; need at least n_positions + 1 = {n_positions + 1}")
-    starts = torch.randint(len(data) - n_positions, (batch_size,), generator=generator)
-    x = torch.stack([data[s : s + n_positions] for s in starts.tolist()])  # (B, T)
-    y = torch.stack([data[s + 1 : s + 1 + n_positions] for s in starts.tolist()])  # (B, T)
+    if len(data) < seq_len + 1:
+        raise ValueError(f"data has {len(data)} tokens; need at least seq_len + 1 = {seq_len + 1}")
+    starts = torch.randint(len(data) - seq_len, (batch_size,), generator=generator)
+    x = torch.stack([data[s : s + seq_len] for s in starts.tolist()])  # (B, T)
+    y = torch.stack([data[s + 1 : s + 1 + seq_len] for s in starts.tolist()])  # (B, T)
     return x, y

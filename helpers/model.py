@@ -11,17 +11,17 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from helpers import pretrained
-from helpers.attention import KVCache, MultiHeadSelfAttention
-from helpers.linear import Linear, linear
+from helpers.attention import MultiHeadSelfAttention
+from helpers.kv_cache import KVCache
 
 # activation name (as in GPT2Config) -> a module; GPT-2 uses GELU's tanh approximation
 ACTIVATIONS = {
     "gelu_new": lambda: nn.GELU(approximate="tanh"),
-    "gelu": nn.GELU,  # exact GELU (erf)
-    "relu": nn.ReLU,
+    "gelu": nn.GELU,  # exact GELU (erf), as in BERT and nanoGPT
 }
 ACTIVATION_ALIASES = {"gelu_pytorch_tanh": "gelu_new"}  # transformers' second name for it
 
@@ -92,6 +92,12 @@ class GPTConfig:
         return cls(**GPT2_SHAPES[size])
 
 
+def out_of_vocabulary(token_id: int, vocab_size: int) -> str:
+    """The error for a token id the model has no embedding for, with the fix."""
+    return (f"token id {token_id} is outside the vocabulary 0..{vocab_size - 1}; "
+            "encode text with the tokenizer that belongs to this model")
+
+
 def activation_name(name: str) -> str:
     """The canonical name of an activation (transformers has two names for tanh-GELU)."""
     return ACTIVATION_ALIASES.get(name, name)
@@ -114,9 +120,9 @@ class MLP(nn.Module):
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
         inner = config.n_inner or 4 * config.n_embd
-        self.c_fc = Linear(config.n_embd, inner)
+        self.c_fc = nn.Linear(config.n_embd, inner)
         self.act = ACTIVATIONS[activation_name(config.activation_function)]()
-        self.c_proj = Linear(inner, config.n_embd)
+        self.c_proj = nn.Linear(inner, config.n_embd)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -205,13 +211,12 @@ class GPT(nn.Module):
                 f"(n_positions = {self.config.n_positions}); crop it to the last "
                 f"{self.config.n_positions} tokens, e.g. idx[:, -{self.config.n_positions}:]"
             )
-        lo, hi = int(idx.min()), int(idx.max())
-        if lo < 0 or hi >= self.config.vocab_size:
-            bad = lo if lo < 0 else hi
-            raise ValueError(
-                f"token id {bad} is outside the vocabulary 0..{self.config.vocab_size - 1}; "
-                "encode text with the tokenizer that belongs to this model"
-            )
+        if idx.device.type == "cpu":  # on a GPU this check would wait for the device each call;
+            # there the trainer checks its corpus once (helpers.train), and an id out of range
+            # fails inside the embedding
+            lo, hi = int(idx.min()), int(idx.max())
+            if lo < 0 or hi >= self.config.vocab_size:
+                raise ValueError(out_of_vocabulary(lo if lo < 0 else hi, self.config.vocab_size))
 
     def forward(
         self,
@@ -244,7 +249,7 @@ class GPT(nn.Module):
         x = self.ln_f(x)  # (B, T, C)
         if last_token_only:
             x = x[:, -1:, :]  # (B, 1, C)
-        logits = linear(x, self.wte.weight)  # tied output layer: x @ wte^T -> (B, T, V)
+        logits = F.linear(x, self.wte.weight)  # tied output layer: x @ wte^T -> (B, T, V)
         return (logits, attentions) if return_attention else logits
 
     def new_kv_cache(self, batch_size: int, n_positions: int | None = None) -> KVCache:

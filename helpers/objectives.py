@@ -67,7 +67,7 @@ def masked_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 def masked_lm_batch(
     data: torch.Tensor,
-    n_positions: int,
+    seq_len: int,
     batch_size: int,
     generator: torch.Generator | None = None,
     *,
@@ -79,7 +79,7 @@ def masked_lm_batch(
 
     Bind the mask token with functools.partial(masked_lm_batch, mask_token_id=..., vocab_size=...).
     """
-    windows, _ = get_batch(data, n_positions, batch_size, generator)  # (B, T)
+    windows, _ = get_batch(data, seq_len, batch_size, generator)  # (B, T)
     return mask_tokens(windows, mask_token_id, vocab_size, mask_prob, generator)
 
 

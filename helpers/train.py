@@ -22,11 +22,11 @@ import torch
 from helpers import distributed
 from helpers.checkpoint import CheckpointError, load_checkpoint, load_optimizer_state, save_checkpoint
 from helpers.data import get_batch, load_text, train_val_split
-from helpers.model import GPT, GPTConfig, eval_mode
+from helpers.model import GPT, GPTConfig, eval_mode, out_of_vocabulary
 from helpers.objectives import causal_lm_loss, token_logprobs
 from helpers.tokenizer import BPETokenizer, CharTokenizer
 
-# batch_fn(data, n_positions, batch_size, generator) -> (inputs (B, T), targets (B, T))
+# batch_fn(data, seq_len, batch_size, generator) -> (inputs (B, T), targets (B, T))
 BatchFn = Callable[[torch.Tensor, int, int, torch.Generator | None], tuple[torch.Tensor, torch.Tensor]]
 # loss_fn(logits (B, T, V), targets (B, T)) -> scalar loss
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -38,7 +38,7 @@ class TrainConfig:
 
     max_iters: int = 2000
     batch_size: int = 32
-    n_positions: int = 128  # training window; at most the model's context
+    seq_len: int = 128  # tokens in each training sequence; at most the model's n_positions
     learning_rate: float = 1e-3
     min_lr: float = 1e-4
     warmup_iters: int = 100
@@ -90,7 +90,7 @@ def make_optimizer(model: GPT, config: TrainConfig) -> torch.optim.AdamW:
 
 @torch.no_grad()
 def loss_on_random_batches(
-    model: GPT, data: torch.Tensor, n_positions: int, batch_size: int, iters: int,
+    model: GPT, data: torch.Tensor, seq_len: int, batch_size: int, iters: int,
     generator: torch.Generator | None = None, batch_fn: BatchFn = get_batch,
     loss_fn: LossFn = causal_lm_loss,
 ) -> float:
@@ -99,39 +99,39 @@ def loss_on_random_batches(
     with eval_mode(model):
         losses = []
         for _ in range(iters):
-            x, y = batch_fn(data, n_positions, batch_size, generator)
+            x, y = batch_fn(data, seq_len, batch_size, generator)
             losses.append(loss_fn(model(x.to(device)), y.to(device)).item())
     return sum(losses) / len(losses)
 
 
 @torch.no_grad()
 def loss_on_whole_text(
-    model: GPT, data: torch.Tensor, n_positions: int | None = None, batch_size: int = 16
+    model: GPT, data: torch.Tensor, window: int | None = None, batch_size: int = 16
 ) -> float:
     """Exact: the mean causal-LM loss (nats per token) over every token of `data` after the first.
 
-    Windows of n_positions overlap by half, and each token is scored once, in the window where
-    it has at least n_positions / 2 tokens of context (the first window scores all of its own).
+    Windows of window overlap by half, and each token is scored once, in the window where
+    it has at least window / 2 tokens of context (the first window scores all of its own).
     """
-    n_positions = n_positions or model.config.n_positions
-    stride = max(1, n_positions // 2)
+    window = window or model.config.n_positions  # the model's context, by default
+    stride = max(1, window // 2)
     data = data.long().to(next(model.parameters()).device)
-    starts = list(range(0, max(1, len(data) - n_positions), stride))
+    starts = list(range(0, max(1, len(data) - window), stride))
     total, count = 0.0, 0
     with eval_mode(model):
         for i in range(0, len(starts), batch_size):
             chunk = starts[i : i + batch_size]
-            x = torch.stack([data[s : s + n_positions] for s in chunk])  # (B, T)
-            y = torch.stack([data[s + 1 : s + 1 + n_positions] for s in chunk])  # (B, T)
+            x = torch.stack([data[s : s + window] for s in chunk])  # (B, T)
+            y = torch.stack([data[s + 1 : s + 1 + window] for s in chunk])  # (B, T)
             nll = -token_logprobs(model(x), y)  # (B, T)
             for row, s in enumerate(chunk):
-                first = 0 if s == 0 else n_positions - stride  # tokens already scored are skipped
+                first = 0 if s == 0 else window - stride  # tokens already scored are skipped
                 total += nll[row, first:].sum().item()
-                count += n_positions - first
+                count += window - first
         # the tail that no full window reached
-        last_end = starts[-1] + n_positions
+        last_end = starts[-1] + window
         if last_end < len(data) - 1:
-            tail = data[len(data) - 1 - n_positions :]
+            tail = data[len(data) - 1 - window :]
             nll = -token_logprobs(model(tail[None, :-1]), tail[None, 1:])[0]
             n_new = len(data) - 1 - last_end
             total += nll[-n_new:].sum().item()
@@ -166,9 +166,16 @@ def train(
     """
     from tqdm.auto import tqdm
 
-    if config.n_positions > model.config.n_positions:
-        raise ValueError(f"TrainConfig.n_positions = {config.n_positions} exceeds the model's "
+    if config.seq_len > model.config.n_positions:
+        raise ValueError(f"TrainConfig.seq_len = {config.seq_len} exceeds the model's "
                          f"context n_positions = {model.config.n_positions}; lower it")
+    for name, data in (("train_data", train_data), ("val_data", val_data)):
+        # once per run, on the host: the model checks its input only on the CPU (a check on a
+        # GPU would wait for the device at every step)
+        if data is not None and len(data) and (int(data.min()) < 0
+                                               or int(data.max()) >= model.config.vocab_size):
+            bad = int(data.min()) if int(data.min()) < 0 else int(data.max())
+            raise ValueError(f"{name}: {out_of_vocabulary(bad, model.config.vocab_size)}")
     distributed.check_divisible(config.batch_size)
     main_process = distributed.is_main_process()
     device = next(model.parameters()).device
@@ -182,7 +189,7 @@ def train(
         state = _resume(Path(out_dir), model, optimizer, generator)
 
     def estimate(data: torch.Tensor) -> float:
-        return loss_on_random_batches(model, data, config.n_positions, config.batch_size,
+        return loss_on_random_batches(model, data, config.seq_len, config.batch_size,
                                       config.eval_iters, eval_generator, batch_fn, loss_fn)
 
     forward = model  # what computes the loss: the model itself, or its DDP wrapper
@@ -199,7 +206,7 @@ def train(
         for it in bar:
             for group in optimizer.param_groups:
                 group["lr"] = config.lr_at(it)
-            x, y = batch_fn(train_data, config.n_positions, config.batch_size, generator)  # (B, T)
+            x, y = batch_fn(train_data, config.seq_len, config.batch_size, generator)  # (B, T)
             x, y = distributed.shard(x).to(device), distributed.shard(y).to(device)  # this rank's rows
             loss = loss_fn(forward(x), y)
             optimizer.zero_grad(set_to_none=True)
@@ -265,6 +272,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n-layer", type=int, default=4)
     p.add_argument("--n-head", type=int, default=4)
     p.add_argument("--n-embd", type=int, default=128)
+    p.add_argument("--n-positions", "--block-size", type=int, default=128,
+                   help="the model's context (nanoGPT calls it block_size)")
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument("--export", default=None, help="also write a weights-only copy here")
     p.add_argument("--export-dtype", choices=["float32", "float16", "bfloat16"], default="float32")
@@ -273,10 +282,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="where to train (auto: CUDA, then MPS, then the CPU)")
     for f in TrainConfig.__dataclass_fields__.values():
         flags = ["--" + f.name.replace("_", "-")]
-        if f.name == "n_positions":
-            flags.append("--block-size")  # nanoGPT's name for the same thing, accepted too
-        if f.name == "max_minutes":
-            p.add_argument(*flags, type=float, default=None)
+        if f.name in ("max_minutes", "seq_len"):  # seq_len: the context unless given
+            p.add_argument(*flags, type=type(f.default), default=None)
         else:
             p.add_argument(*flags, type=type(f.default), default=f.default)
     args = p.parse_args(argv)
@@ -305,6 +312,8 @@ def _run(args: argparse.Namespace, device: torch.device) -> None:
         tokenizer = BPETokenizer.train(train_text, vocab_size=args.bpe_vocab_size)
     train_data = torch.tensor(tokenizer.encode(train_text), dtype=torch.long)
     val_data = torch.tensor(tokenizer.encode(val_text), dtype=torch.long)
+    if args.seq_len is None:
+        args.seq_len = args.n_positions
     tconf = TrainConfig(**{k: getattr(args, k) for k in TrainConfig.__dataclass_fields__})
     mconf = GPTConfig(vocab_size=tokenizer.vocab_size, n_positions=args.n_positions,
                       n_embd=args.n_embd, n_layer=args.n_layer, n_head=args.n_head,

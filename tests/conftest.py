@@ -1,6 +1,5 @@
 """Shared fixtures: tiny random GPT-2 configurations and their `transformers` twins."""
 
-import gc
 import os
 
 import pytest
@@ -23,14 +22,6 @@ def _seed():
     torch.manual_seed(0)
 
 
-@pytest.fixture(autouse=True)
-def _unfreeze():
-    """An explorer freezes the objects of its process (helpers.widgets): a kernel's are its
-    own, but the test process's return to the garbage collector after each test."""
-    yield
-    gc.unfreeze()
-
-
 def make_hf(cfg: dict, seed: int = 0):
     """A randomly initialised GPT2LMHeadModel (eager attention, so it returns weights)."""
     from transformers import GPT2Config, GPT2LMHeadModel
@@ -46,3 +37,24 @@ def make_hf(cfg: dict, seed: int = 0):
             if name.endswith("bias") or ".ln_" in name:
                 p.normal_(0.0, 0.1).add_(1.0 if name.endswith("weight") else 0.0)
     return model
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    """(tokenizer, train ids, validation ids) of the first 60,000 characters of Tiny Shakespeare."""
+    from helpers.data import load_text, train_val_split
+    from helpers.tokenizer import CharTokenizer
+
+    text = load_text()[:60_000]
+    tok = CharTokenizer.from_text(text)
+    data = torch.tensor(tok.encode(text))
+    train_data, val_data = train_val_split(data)
+    return tok, train_data, val_data
+
+
+def tiny_model(vocab_size):
+    """A seeded 2-layer GPT of a 32-token context, for training and checkpoint tests."""
+    from helpers import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    return GPT(GPTConfig(vocab_size=vocab_size, n_positions=32, n_embd=32, n_layer=2, n_head=2))

@@ -57,3 +57,29 @@ def test_padding_prefix_and_sliding_window_masks():
         prefix_lm_mask(4, 5)
     with pytest.raises(ValueError):
         padding_mask([0, 3], 3)
+
+
+def test_training_with_dropout_thins_the_weights_and_keeps_their_expectation():
+    """In training, dropout on the attention weights goes through SDPA's dropout_p: one draw
+    differs from eval mode, the same seed gives the same draw, the average of many draws is
+    the eval output (dropout divides what it keeps by 1 - p), and gradients flow."""
+    from helpers import MultiHeadSelfAttention
+
+    torch.manual_seed(0)
+    attn = MultiHeadSelfAttention(16, 2, dropout=0.5)
+    x = torch.randn(1, 5, 16, requires_grad=True)
+    with torch.no_grad():
+        want = attn.eval()(x)
+        attn.train()
+        attn.resid_dropout.p = 0.0  # only the weights' dropout, so its expectation is exact
+        torch.manual_seed(1)
+        one = attn(x)
+        torch.manual_seed(1)
+        assert torch.equal(attn(x), one)  # seeded: reproducible
+        assert not torch.allclose(one, want, atol=1e-3)  # thinned
+        mean = torch.stack([attn(x) for _ in range(3000)]).mean(0)
+    torch.testing.assert_close(mean, want, atol=0.02, rtol=0)
+    attn(x).sum().backward()
+    assert x.grad is not None and attn.c_attn.weight.grad is not None
+    with pytest.raises(ValueError, match="eval mode"):
+        attn(x, return_attention=True)  # the weights shown would not be the ones used

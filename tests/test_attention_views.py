@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from helpers import GPT, GPTConfig, causal_mask
-from helpers import attention_views as av
+from helpers.viz import attention_views as av
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -89,7 +89,7 @@ def all_views(model, idx, attentions, tokens=HOSTILE):
 
 
 def test_importing_the_module_loads_neither_bertviz_nor_ipywidgets():
-    code = ("import sys, helpers.attention_views; print([m for m in ('bertviz', 'ipywidgets', "
+    code = ("import sys, helpers.viz.attention_views; print([m for m in ('bertviz', 'ipywidgets', "
             "'IPython', 'matplotlib') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          check=True)

@@ -6,30 +6,7 @@ import matplotlib.pyplot
 import pytest
 import torch
 
-from helpers.attention import KVCache
-from helpers.data import get_batch
 from helpers.objectives import token_logprobs
-
-
-@pytest.mark.parametrize("data, message", [
-    (torch.rand(50), "1-D tensor of integer token ids, got a 1-D torch.float32 tensor"),
-    (torch.arange(50).view(5, 10), "got a 2-D torch.int64 tensor"),
-    (list(range(50)), "got list"),
-])
-def test_get_batch_refuses_data_that_is_not_token_ids(data, message):
-    with pytest.raises(TypeError, match=message):
-        get_batch(data, 8, 2, torch.Generator())
-
-
-@pytest.mark.parametrize("n_positions, batch_size, message", [
-    (8, 0, "batch_size must be an integer >= 1, got 0"),
-    (0, 2, "n_positions must be an integer >= 1, got 0"),
-    (8, 2.5, "batch_size must be an integer >= 1, got 2.5"),
-    (60, 2, "data has 50 tokens; need at least n_positions \\+ 1 = 61"),
-])
-def test_get_batch_refuses_bad_sizes(n_positions, batch_size, message):
-    with pytest.raises(ValueError, match=message):
-        get_batch(torch.arange(50), n_positions, batch_size, torch.Generator())
 
 
 def test_token_logprobs_says_how_to_line_logits_up_with_targets():
@@ -37,15 +14,6 @@ def test_token_logprobs_says_how_to_line_logits_up_with_targets():
     with pytest.raises(ValueError, match=r"logits \(2, 5, 7\) and targets \(2, 4\) do not line up"):
         token_logprobs(logits, idx[:, 1:])
     assert token_logprobs(logits[:, :-1], idx[:, 1:]).shape == (2, 4)
-
-
-@pytest.mark.parametrize("name, index", [("n_layer", 0), ("batch_size", 1), ("n_head", 2),
-                                         ("n_positions", 3), ("head_dim", 4)])
-def test_kv_cache_refuses_sizes_below_one(name, index):
-    sizes = [2, 1, 2, 8, 4]
-    sizes[index] = 0
-    with pytest.raises(ValueError, match=f"KVCache: {name} must be an integer >= 1, got 0"):
-        KVCache(*sizes)
 
 
 def test_mask_and_attention_figures_name_a_token_count_that_does_not_fit():

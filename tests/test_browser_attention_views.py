@@ -36,7 +36,7 @@ HARMLESS_CONSOLE = ("Could not restore the debugger state", "Connection lost", "
 HOSTILE_CELLS = [
     "import torch\n"
     "from helpers import GPT, GPTConfig\n"
-    "from helpers.attention_views import head_view, model_view, neuron_view, load_assets\n"
+    "from helpers.viz.attention_views import head_view, model_view, neuron_view, load_assets\n"
     "assert load_assets() is not None, 'run python tools/fetch_js_assets.py'\n"
     f"tokens = {HOSTILE!r}\n"
     "torch.manual_seed(0)\n"
@@ -73,7 +73,7 @@ def _notebook(cells: list[str]) -> dict:
 def lab(tmp_path_factory):
     """JupyterLab serving notebook 11 and a notebook of hostile tokens."""
     _require_browser()
-    from helpers.attention_views import asset_dir, load_assets
+    from helpers.viz.attention_views import asset_dir, load_assets
 
     if load_assets() is None:
         message = f"jQuery and d3 are not in {asset_dir()}: run python tools/fetch_js_assets.py"

@@ -69,8 +69,8 @@ def _explorer(on_length=None):
     import ipywidgets as widgets
 
     from helpers import causal_mask
+    from helpers.notebook import show_interactive
     from helpers.viz import plot_mask_stages
-    from helpers.widgets import show_interactive
 
     scores = torch_randn(6)
     calls = []
@@ -98,7 +98,7 @@ def torch_randn(n: int):
 def test_show_interactive_updates_one_image_in_place_at_retina_resolution():
     import ipywidgets as widgets
 
-    from helpers.widgets import BOX_CLASS, KEYBOARD_SCRIPT
+    from helpers.notebook.widgets import BOX_CLASS, KEYBOARD_SCRIPT
 
     box, calls, (length, query, fill) = _explorer()
     row, image, errors, keyboard = box.children
@@ -130,8 +130,8 @@ def test_show_interactive_draws_a_change_of_two_controls_once():
 def test_show_interactive_shows_an_error_under_the_controls_and_recovers():
     import ipywidgets as widgets
 
+    from helpers.notebook import show_interactive
     from helpers.viz import plot_mask
-    from helpers.widgets import show_interactive
 
     def draw(n):
         if n == 0:
@@ -160,7 +160,7 @@ def test_show_interactive_closes_figures_made_with_pyplot():
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
-    from helpers.widgets import show_interactive
+    from helpers.notebook import show_interactive
 
     def draw(n):
         fig, ax = plt.subplots()

@@ -7,7 +7,7 @@ import torch
 from matplotlib.figure import Figure
 
 from helpers import viz
-from helpers.charts import plot_beam_tree, plot_temperature_comparison
+from helpers.viz import plot_beam_tree, plot_temperature_comparison
 
 TREE = {
     "cat": (0.5, {"sat": (0.4, {}), "ran": (0.35, {}), "is": (0.25, {})}),

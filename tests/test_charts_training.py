@@ -7,9 +7,15 @@ import pytest
 from matplotlib.figure import Figure
 
 from helpers import GPTConfig, KVCache
-from helpers.charts import plot_kv_cache_memory, plot_lr_schedule, plot_timings, plot_token_times
-from helpers.style import FIG_WIDTH, figure
 from helpers.train import TrainConfig
+from helpers.viz import (
+    FIG_WIDTH,
+    figure,
+    plot_kv_cache_memory,
+    plot_lr_schedule,
+    plot_timings,
+    plot_token_times,
+)
 
 SHIPPED = GPTConfig(vocab_size=65, n_positions=128, n_embd=192, n_layer=6, n_head=6)
 

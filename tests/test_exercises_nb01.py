@@ -54,7 +54,7 @@ def trained(causal, data, steps=1000):
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=len(VOCAB), n_positions=T, n_embd=32, n_layer=1, n_head=2,
                           causal=causal))
-    config = TrainConfig(max_iters=steps, batch_size=32, n_positions=T, learning_rate=3e-3,
+    config = TrainConfig(max_iters=steps, batch_size=32, seq_len=T, learning_rate=3e-3,
                          min_lr=3e-4, warmup_iters=50, eval_interval=steps, eval_iters=2, seed=0)
     train(model, data, data, config, batch_fn=sentence_batch, progress=False)
     return model.eval()

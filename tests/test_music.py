@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from helpers import music
-from helpers.style import FIG_WIDTH
+from helpers.viz import FIG_WIDTH, figure, plot_piano_roll
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -129,7 +129,7 @@ def test_synthesis_places_notes_and_keeps_rests_silent():
 def test_piano_roll_fits_the_notebook_and_marks_the_tonic(melodies):
     from matplotlib.patches import Rectangle
 
-    fig = music.plot_piano_roll(melodies[0], title="a melody")
+    fig = plot_piano_roll(melodies[0], title="a melody")
     assert fig.get_size_inches()[0] <= FIG_WIDTH
     ax = fig.axes[0]
     boxes = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_gid() in ("note", "tonic")]
@@ -144,9 +144,9 @@ def test_piano_roll_fits_the_notebook_and_marks_the_tonic(melodies):
     assert "C4" in [t.get_text() for t in ax.get_yticklabels()]
     assert ax.get_title() == "a melody"
     assert ax.get_legend() is not None
-    fig2, axes = music.figure(2, 1, height=5.0)
-    music.plot_piano_roll(melodies[1], ax=axes[0, 0])
-    music.plot_piano_roll(melodies[2], ax=axes[1, 0], legend=False)
+    fig2, axes = figure(2, 1, height=5.0)
+    plot_piano_roll(melodies[1], ax=axes[0, 0])
+    plot_piano_roll(melodies[2], ax=axes[1, 0], legend=False)
     assert len(fig2.axes) == 2 and axes[1, 0].get_legend() is None
 
 

@@ -66,27 +66,3 @@ def test_notebooks_are_executed_in_order_in_the_projects_python(notebook):
             assert cell["metadata"].get("nbval_ignore_reason"), "an ignored output needs a reason"
         text = json.dumps(cell["outputs"])
         assert "/work/" not in text and "/home/" not in text, "a stored output shows a local path"
-
-
-def test_data_is_found_without_the_repository_layout(tmp_path, monkeypatch):
-    from helpers import data
-
-    installed = tmp_path / "share" / data.CORPUS_NAME
-    installed.parent.mkdir()
-    installed.write_text("to be or not to be", encoding="utf-8")
-    monkeypatch.setattr(data, "CORPUS_LOCATIONS", (tmp_path / "missing.txt", installed))
-    assert data.load_text() == "to be or not to be"
-    monkeypatch.setattr(data, "CORPUS_LOCATIONS", (tmp_path / "missing.txt",))
-    with pytest.raises(FileNotFoundError, match=r"pass its path: load_text\('path/to"):
-        data.load_text()
-    with pytest.raises(FileNotFoundError, match="pass the path of a UTF-8 text file"):
-        data.load_text(tmp_path / "nope.txt")
-
-
-def test_a_regular_install_ships_the_corpus_where_load_text_looks():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    files = project["tool"]["setuptools"]["data-files"]["share/gpt2-step-by-step"]
-    assert files == ["data/tinyshakespeare.txt"] and (ROOT / files[0]).is_file()
-    from helpers import data
-
-    assert data.CORPUS_LOCATIONS[1].parts[-3:] == ("share", "gpt2-step-by-step", data.CORPUS_NAME)

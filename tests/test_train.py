@@ -5,32 +5,11 @@ import math
 import pytest
 import torch
 
+from conftest import tiny_model
 from helpers import GPT, GPTConfig
-from helpers.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from helpers.data import get_batch, load_text, train_val_split
-from helpers.tokenizer import CharTokenizer
+from helpers.checkpoint import load_checkpoint
+from helpers.data import get_batch, load_text
 from helpers.train import TrainConfig, loss_on_whole_text, main, train
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    text = load_text()[:60_000]
-    tok = CharTokenizer.from_text(text)
-    data = torch.tensor(tok.encode(text))
-    train_data, val_data = train_val_split(data)
-    return tok, train_data, val_data
-
-
-def tiny_model(vocab_size):
-    torch.manual_seed(0)
-    return GPT(GPTConfig(vocab_size=vocab_size, n_positions=32, n_embd=32, n_layer=2, n_head=2))
-
-
-def test_batches_are_shifted_windows(corpus):
-    _, train_data, _ = corpus
-    x, y = get_batch(train_data, 16, 4, torch.Generator().manual_seed(0))
-    assert x.shape == y.shape == (4, 16)
-    assert torch.equal(x[:, 1:], y[:, :-1])
 
 
 def test_loss_starts_near_ln_vocab_and_goes_down(corpus, tmp_path):
@@ -38,7 +17,7 @@ def test_loss_starts_near_ln_vocab_and_goes_down(corpus, tmp_path):
     model = tiny_model(tok.vocab_size)
     start = loss_on_whole_text(model, val_data[:2000], 32)
     assert start == pytest.approx(math.log(tok.vocab_size), abs=0.3)
-    cfg = TrainConfig(max_iters=150, batch_size=16, n_positions=32, eval_interval=50,
+    cfg = TrainConfig(max_iters=150, batch_size=16, seq_len=32, eval_interval=50,
                       eval_iters=4, warmup_iters=10, learning_rate=3e-3)
     state = train(model, train_data, val_data, cfg, progress=False)
     assert [h["step"] for h in state.history] == [50, 100, 150]
@@ -60,25 +39,9 @@ def test_loss_on_whole_text_scores_every_token_once(corpus):
     assert loss_on_whole_text(model, data, 32) == pytest.approx(total / 100, rel=0.02)
 
 
-def test_checkpoint_round_trip(corpus, tmp_path):
-    tok, _, _ = corpus
-    model = tiny_model(tok.vocab_size).eval()
-    save_checkpoint(tmp_path / "ckpt", model, tok)
-    loaded, loaded_tok, state = load_checkpoint(tmp_path / "ckpt")
-    idx = torch.randint(tok.vocab_size, (2, 10))
-    assert torch.equal(loaded(idx), model(idx))
-    assert loaded_tok.encode("hello") == tok.encode("hello") and state is None
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]  # no temporary folders left
-    # half precision on disk, float32 in memory
-    save_checkpoint(tmp_path / "half", model, tok, dtype=torch.float16)
-    half, _, _ = load_checkpoint(tmp_path / "half")
-    assert half.wte.weight.dtype == torch.float32
-    torch.testing.assert_close(half(idx), model(idx), atol=2e-2, rtol=0)
-
-
 def test_an_interrupted_run_resumes_to_the_same_weights(corpus, tmp_path):
     tok, train_data, val_data = corpus
-    cfg = TrainConfig(max_iters=40, batch_size=8, n_positions=32, eval_interval=20, eval_iters=2,
+    cfg = TrainConfig(max_iters=40, batch_size=8, seq_len=32, eval_interval=20, eval_iters=2,
                       warmup_iters=5, checkpoint_interval=20)
     straight = tiny_model(tok.vocab_size)
     train(straight, train_data, val_data, cfg, progress=False)
@@ -108,43 +71,6 @@ def test_an_interrupted_run_resumes_to_the_same_weights(corpus, tmp_path):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=0, msg=name)
 
 
-def test_truncated_or_missing_checkpoint_gives_clear_error(corpus, tmp_path):
-    tok, _, _ = corpus
-    path = save_checkpoint(tmp_path / "ckpt", tiny_model(tok.vocab_size), tok)
-    weights = path / "model.safetensors"
-    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
-    with pytest.raises(CheckpointError, match="truncated or corrupt"):
-        load_checkpoint(path)
-    weights.unlink()
-    with pytest.raises(CheckpointError, match="incomplete"):
-        load_checkpoint(path)
-    nowhere = tmp_path / "nowhere"
-    with pytest.raises(FileNotFoundError) as e:
-        load_checkpoint(nowhere)
-    assert str(e.value) == (f"no checkpoint folder at {nowhere}; train one with "
-                            f"`python -m helpers.train --out {nowhere}`")
-    (path / "model.safetensors").write_bytes(b"")
-    (path / "config.json").write_text("{not json")
-    with pytest.raises(CheckpointError, match="config.json is corrupt"):
-        load_checkpoint(path)
-
-
-def test_a_failed_save_keeps_the_previous_checkpoint(corpus, tmp_path, monkeypatch):
-    tok, _, _ = corpus
-    model = tiny_model(tok.vocab_size)
-    save_checkpoint(tmp_path / "ckpt", model, tok)
-    import helpers.checkpoint as ckpt
-
-    def boom(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(ckpt, "_write_json", boom)
-    with pytest.raises(OSError, match="disk full"):
-        save_checkpoint(tmp_path / "ckpt", model, tok)
-    load_checkpoint(tmp_path / "ckpt")  # still intact
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
-
-
 def test_command_line_trains_and_exports(tmp_path, capsys):
     data = tmp_path / "text.txt"
     data.write_text(load_text()[:20_000], encoding="utf-8")
@@ -159,38 +85,6 @@ def test_command_line_trains_and_exports(tmp_path, capsys):
     assert model.config.n_positions == 16 and tok.vocab_size == model.config.vocab_size
 
 
-def test_a_foreign_folder_is_not_taken_for_a_checkpoint(corpus, tmp_path):
-    import json
-
-    tok, _, _ = corpus
-    path = save_checkpoint(tmp_path / "ckpt", tiny_model(tok.vocab_size), tok)
-    (path / "config.json").write_text(json.dumps({"n_embd": 32, "model_type": "gpt2"}))
-    with pytest.raises(CheckpointError, match=r"not a checkpoint of this project \(format None"):
-        load_checkpoint(path)
-
-
-def test_an_export_writes_its_training_record_in_the_same_atomic_step(corpus, tmp_path, monkeypatch):
-    import helpers.checkpoint as ckpt
-
-    tok, _, _ = corpus
-    model = tiny_model(tok.vocab_size)
-    path = save_checkpoint(tmp_path / "export", model, tok, extra_json={"training.json": {"steps": 1}})
-    assert (path / "training.json").exists()
-    real = ckpt._write_json
-
-    def fail_on_the_record(file, obj):
-        if file.name == "training.json":
-            raise OSError("disk full")
-        real(file, obj)
-
-    monkeypatch.setattr(ckpt, "_write_json", fail_on_the_record)
-    with pytest.raises(OSError):
-        save_checkpoint(path, tiny_model(tok.vocab_size), tok, extra_json={"training.json": {"steps": 2}})
-    import json
-
-    assert json.loads((path / "training.json").read_text()) == {"steps": 1}  # the old export, whole
-
-
 def test_train_takes_a_masked_lm_batch_and_loss(corpus):
     from functools import partial
 
@@ -201,7 +95,7 @@ def test_train_takes_a_masked_lm_batch_and_loss(corpus):
     V = tok.vocab_size + 1  # one more id for [MASK]
     model = GPT(GPTConfig(vocab_size=V, n_positions=32, n_embd=32, n_layer=2, n_head=2, causal=False))
     batches = partial(masked_lm_batch, mask_token_id=V - 1, vocab_size=V)
-    cfg = TrainConfig(max_iters=120, batch_size=16, n_positions=32, eval_interval=60, eval_iters=4,
+    cfg = TrainConfig(max_iters=120, batch_size=16, seq_len=32, eval_interval=60, eval_iters=4,
                       warmup_iters=10, learning_rate=3e-3)
     state = train(model, train_data, val_data, cfg, progress=False, batch_fn=batches,
                   loss_fn=masked_lm_loss)
@@ -215,6 +109,6 @@ def test_train_takes_a_masked_lm_batch_and_loss(corpus):
 def test_progress_bar_obeys_tqdm_disable(corpus, monkeypatch, capsys, setting, shown):
     tok, train_data, val_data = corpus
     monkeypatch.setenv("TQDM_DISABLE", setting)
-    cfg = TrainConfig(max_iters=2, batch_size=2, n_positions=8, eval_interval=2, eval_iters=1)
+    cfg = TrainConfig(max_iters=2, batch_size=2, seq_len=8, eval_interval=2, eval_iters=1)
     train(tiny_model(tok.vocab_size), train_data, val_data, cfg, progress=True)
     assert ("training" in capsys.readouterr().err) is shown

@@ -174,86 +174,7 @@ def _pixels(png: bytes):
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
 
 
-def test_figure_png_writes_an_opaque_figure_as_rgb_with_the_same_pixels():
-    import io
 
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
-
-    from helpers.widgets import figure_png
-
-    fig = plot_mask_stages(torch.randn(4, 4, generator=torch.Generator().manual_seed(0)),
-                           causal_mask(4), TOKENS, query=1)
-    png, width = figure_png(fig)
-    assert Image.open(io.BytesIO(png)).mode == "RGB" and width == round(fig.bbox.width)
-    twin = plot_mask_stages(torch.randn(4, 4, generator=torch.Generator().manual_seed(0)),
-                            causal_mask(4), TOKENS, query=1)
-    twin.set_dpi(2 * twin.dpi)  # the same figure at retina size, by matplotlib's canvas (RGBA)
-    canvas = FigureCanvasAgg(twin)
-    canvas.draw()
-    assert (np.asarray(canvas.buffer_rgba()) == _pixels(png)).all()
-    clear = Figure(figsize=(2, 1))
-    clear.patch.set_alpha(0.0)  # a transparent figure keeps its transparency
-    assert Image.open(io.BytesIO(figure_png(clear)[0])).mode == "RGBA"
-
-
-def test_show_interactive_draws_on_one_torch_thread_and_times_each_phase():
-    widgets = pytest.importorskip("ipywidgets")
-    from helpers.widgets import show_interactive
-
-    threads_before, seen = torch.get_num_threads(), []
-
-    def draw(T=3):
-        seen.append(torch.get_num_threads())
-        return plot_mask(causal_mask(T))
-
-    box = show_interactive(draw, T=widgets.IntSlider(value=3, min=1, max=5))
-    box.children[0].children[0].value = 4
-    assert seen == [1, 1] and torch.get_num_threads() == threads_before  # restored after
-    assert set(box.redraw.phases) == {"draw", "render", "send", "free"}
-    assert sum(box.redraw.phases.values()) == pytest.approx(box.redraw.seconds, abs=1e-3)
-
-
-def test_show_interactive_keeps_the_kernels_objects_out_of_the_redraws_full_collections():
-    import gc
-    import weakref
-
-    widgets = pytest.importorskip("ipywidgets")
-    from helpers.widgets import show_interactive
-
-    class Node:
-        pass
-
-    data = [[i] for i in range(1000)]  # the kernel's objects: a model, data, earlier results
-    node = Node()
-    node.me = node  # a reference cycle
-    dead = weakref.ref(node)
-    gc.collect()  # node, still ours, moves to the oldest generation
-    del node  # now garbage that only a full collection frees, as an earlier cell's figure
-    made_before = sum(1 for _ in gc.get_objects())
-    enabled = gc.isenabled()
-    gc.disable()  # no automatic full collection: only show_interactive's own
-    try:
-        box = show_interactive(lambda T=3: plot_mask(causal_mask(T)),
-                               T=widgets.IntSlider(value=3, min=1, max=5))
-    finally:
-        if enabled:
-            gc.enable()
-    assert dead() is None  # collected before freezing, not kept forever
-    assert not any(o is data[0] for o in gc.get_objects())  # frozen: no collection scans it
-    assert gc.get_freeze_count() >= made_before - 100  # about everything that was there
-    box.children[0].children[0].value = 4
-    assert box.redraw.count == 2 and data[0] == [0]  # still ours, and redraws go on
-
-    node = Node()
-    node.me = node
-    dead = weakref.ref(node)
-    gc.collect()
-    gc.freeze()  # frozen while in use, as the first explorer's objects by a second one
-    del node  # then garbage: the next explorer frees it
-    show_interactive(lambda T=3: plot_mask(causal_mask(T)), T=widgets.IntSlider(value=3))
-    assert dead() is None
 
 
 @pytest.mark.parametrize("T", [6, 21, 24])
@@ -296,7 +217,7 @@ def test_annotated_weights_whose_last_cell_is_masked_keep_their_token_labels():
 def test_mask_stages_updated_in_place_draw_the_same_pixels_as_a_new_figure():
     """An explorer's redraw (fig=the previous figure) must look exactly like a new figure, for
     every change of query row and fill, and rebuild when the geometry changes."""
-    from helpers.widgets import figure_png
+    from helpers.notebook import figure_png
 
     scores = torch.randn(6, 6, generator=torch.Generator().manual_seed(1))
     tokens = ["The", "robot", "must", "obey", "a", "<b>"]
@@ -321,44 +242,3 @@ def test_mask_stages_updated_in_place_draw_the_same_pixels_as_a_new_figure():
     other = plot_mask(causal_mask(6))
     figure_png(other)
     assert stages(6, 2, float("-inf"), other) is not other  # not made by plot_mask_stages
-
-
-def test_show_interactive_hands_a_draw_that_takes_fig_its_previous_figure():
-    widgets = pytest.importorskip("ipywidgets")
-    from helpers.widgets import show_interactive
-
-    received, plain_calls = [], []
-
-    def draw(T=3, fig=None):
-        received.append(fig)
-        if T == 2:
-            raise ValueError("a drawing that fails")
-        return fig if fig is not None else plot_mask(causal_mask(T))
-
-    def plain(T=3):
-        plain_calls.append(T)
-        return plot_mask(causal_mask(T))
-
-    box = show_interactive(draw, T=widgets.IntSlider(value=3, min=1, max=5))
-    slider = box.children[0].children[0]
-    slider.value = 4
-    assert received[0] is None and isinstance(received[1], Figure) and received[1] is box.redraw.figure
-    slider.value = 2  # fails: its error is shown, and the next drawing starts from scratch
-    slider.value = 5
-    assert received[2] is received[1] and received[3] is None
-    show_interactive(plain, T=widgets.IntSlider(value=3, min=1, max=5)).children[0].children[0].value = 4
-    assert plain_calls == [3, 4]  # a draw without fig is called as before
-
-
-def test_png_bytes_is_a_png_that_decodes_to_the_same_pixels_rgb_or_rgba():
-    import numpy as np
-
-    from helpers.widgets import png_bytes
-
-    rng = np.random.default_rng(0)
-    rgba = rng.integers(0, 256, size=(37, 53, 4), dtype=np.uint8)  # odd sizes: rows not padded
-    assert (_pixels(png_bytes(rgba)) == rgba).all()  # some pixel transparent: kept as RGBA
-    rgba[:, :, 3] = 255
-    png = png_bytes(rgba)
-    assert png[25] == 2  # colour type 2 (RGB): an opaque image needs no alpha channel
-    assert (_pixels(png) == rgba).all()

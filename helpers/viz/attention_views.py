@@ -59,7 +59,7 @@ _notice_shown = False
 def asset_dir() -> Path:
     """Where the fetched JavaScript lives: $GPT2_JS_ASSETS, else `.cache/js` in the repository."""
     override = os.environ.get(ASSET_DIR_ENV)
-    return Path(override) if override else Path(__file__).resolve().parent.parent / ".cache" / "js"
+    return Path(override) if override else Path(__file__).resolve().parents[2] / ".cache" / "js"
 
 
 def load_assets(directory: Path | None = None) -> dict[str, str] | None:

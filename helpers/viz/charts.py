@@ -1,6 +1,6 @@
 """Bar charts and curves: one query's scores and weights, next-token distributions, loss.
 
-Drawn in the series' style (`helpers.style`); `helpers.viz` re-exports them, so notebooks
+Drawn in the series' style (`helpers.viz.style`); `helpers.viz` re-exports them, so notebooks
 import every figure from one place.
 """
 
@@ -10,20 +10,20 @@ from collections.abc import Sequence
 
 import torch
 
-from helpers.style import (
+from helpers.viz.style import (
     DROPPED_COLOR,
     KEPT_COLOR,
     VISIBLE_COLOR,
     _annotation_size,
     _as_2d,
     _fmt,
-    _styled,
     figure,
+    styled,
     token_label,
 )
 
 
-@_styled
+@styled
 def plot_query_attention(
     scores,
     weights,
@@ -82,7 +82,7 @@ def plot_query_attention(
         ax.set_xlabel("key")
     return fig
 
-@_styled
+@styled
 def plot_distribution(
     probs,
     labels: Sequence[str] | None = None,
@@ -117,7 +117,7 @@ def plot_distribution(
     ax.set_title(title)
     return fig
 
-@_styled
+@styled
 def plot_loss(history: Sequence[dict], title: str = "loss during training", ax=None):
     """Train and validation loss against step, from `train(...).history`."""
     if ax is None:
@@ -154,7 +154,7 @@ def _tree_nodes(tree: dict, path: tuple = (), joint: float = 1.0) -> list[tuple]
     return nodes
 
 
-@_styled
+@styled
 def plot_beam_tree(
     tree: dict,
     paths: dict[str, Sequence[str]] | None = None,
@@ -218,7 +218,7 @@ def plot_beam_tree(
     return fig
 
 
-@_styled
+@styled
 def plot_temperature_comparison(
     logits,
     labels: Sequence[str] | None = None,
@@ -254,7 +254,7 @@ def plot_temperature_comparison(
 SERIES_STYLES = [("o-", VISIBLE_COLOR), ("s--", "#e08214"), ("^:", "#7b3294"), ("d-.", "#4d4d4d")]
 
 
-@_styled
+@styled
 def plot_lr_schedule(config, title: str = "learning rate: warm-up, then cosine decay", ax=None):
     """`config.lr_at(step)` for every step of a run (e.g. a TrainConfig), warm-up shaded."""
     steps = list(range(config.max_iters))
@@ -273,7 +273,7 @@ def plot_lr_schedule(config, title: str = "learning rate: warm-up, then cosine d
     return ax.figure
 
 
-@_styled
+@styled
 def plot_timings(timings: dict[str, float], unit: str = "ms", title: str = "time",
                  note: str | None = None, ax=None):
     """Timings as horizontal bars labelled with their values, the first on top; `note` (e.g.
@@ -294,7 +294,7 @@ def plot_timings(timings: dict[str, float], unit: str = "ms", title: str = "time
     return ax.figure
 
 
-@_styled
+@styled
 def plot_token_times(lengths: Sequence[int], times: dict[str, Sequence[float]], unit: str = "ms",
                      title: str = "time per new token", note: str | None = None, ax=None):
     """Time to make one new token against the length of the sequence so far, one line per way
@@ -315,7 +315,7 @@ def plot_token_times(lengths: Sequence[int], times: dict[str, Sequence[float]], 
     return ax.figure
 
 
-@_styled
+@styled
 def plot_kv_cache_memory(configs: dict, batch_size: int = 1, bytes_per_value: int = 4,
                          title: str = "KV cache memory", ax=None):
     """KV cache size against the tokens stored, up to each model's context: 2 (keys, values) x

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import torch
 
-from helpers.widgets import enable_notebook_display
-
 # One style for every figure, sized for the notebook's output column at 1280x720 with the
 # file browser open (about 850 px): no figure is wider than FIG_WIDTH inches at DPI.
 FIG_WIDTH = 8.4
@@ -66,7 +64,6 @@ def figure(nrows: int = 1, ncols: int = 1, height: float = 3.6, width: float = F
     import matplotlib
     from matplotlib.figure import Figure
 
-    enable_notebook_display()
     if width > FIG_WIDTH:
         raise ValueError(f"width {width} in is wider than the notebook (FIG_WIDTH = {FIG_WIDTH})")
     with matplotlib.rc_context(_rc()):
@@ -85,10 +82,10 @@ def styled(draw=None):
         @viz.styled
         def draw(...): ...  # every call draws in the style (projector mode as it is then)
     """
-    import matplotlib
-
     if draw is not None:
         return _styled(draw)
+    import matplotlib
+
     return matplotlib.rc_context(_rc())
 
 

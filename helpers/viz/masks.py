@@ -1,10 +1,5 @@
-"""Pictures of what the series computes: masks, attention weights, next-token distributions,
-loss curves, and small interactive explorers built on the same functions.
-
-Every plot function returns a matplotlib `Figure` made without pyplot's global state, so a
-notebook shows it exactly once (as the cell's value) and nothing leaks between cells.
-Token labels are drawn as plain text: `$` cannot start maths and nothing is read as HTML.
-"""
+"""Pictures of masks: a mask, the three stages scores -> masked -> softmax, the leak a 0 fill
+lets through, a gallery of masks, and one heatmap per attention head."""
 
 from __future__ import annotations
 
@@ -12,18 +7,11 @@ from collections.abc import Sequence
 
 import torch
 
-from helpers import style
-from helpers.charts import plot_distribution, plot_loss, plot_query_attention  # noqa: F401
-from helpers.heatmap import _cell_labels, _label_axes, _shown, plot_attention  # noqa: F401
-from helpers.style import (  # noqa: F401  (re-exported: the style is part of helpers.viz)
-    ANNOTATION_SIZE,
-    DPI,
-    DROPPED_COLOR,
+from helpers.viz import style
+from helpers.viz.heatmap import _cell_labels, _label_axes, _shown, plot_attention
+from helpers.viz.style import (
     FIG_WIDTH,
     FONT_SIZE,
-    KEPT_COLOR,
-    MASK_COLORS,
-    MASKED_COLOR,
     SCORE_CMAP,
     VISIBLE_COLOR,
     WEIGHT_CMAP,
@@ -32,15 +20,13 @@ from helpers.style import (  # noqa: F401  (re-exported: the style is part of he
     _draw_masked_cells,
     _fmt,
     _masked_patch,
-    _styled,
     figure,
-    set_projector_mode,
     styled,
     token_label,
 )
 
 
-@_styled
+@styled
 def plot_mask(
     mask,
     tokens: Sequence[str] | None = None,
@@ -81,7 +67,7 @@ def mask_legend_handles() -> list:
     return [Patch(facecolor=VISIBLE_COLOR, label="may attend"), _masked_patch("masked")]
 
 
-@_styled
+@styled
 def plot_mask_stages(
     scores,
     mask,
@@ -109,7 +95,7 @@ def plot_mask_stages(
               (masked, f"2. masked → {_fill_name(fill)}", -lim, lim, SCORE_CMAP, 1),
               (weights, "3. softmax", 0.0, 1.0, WEIGHT_CMAP, 2)]
     key = (tuple(s.shape), None if tokens is None else tuple(tokens), query is None, style._scale)
-    if fig is not None and getattr(fig, "_mask_stages", None) == (key, True):
+    if fig is not None and getattr(fig, "mask_stages_key", None) == (key, True):
         fig.set_layout_engine("none")  # the cells' geometry is unchanged: keep their places
         for ax, (w, title, vmin, vmax, cmap, decimals) in zip(fig.axes, panels, strict=True):
             ax.images[0].set_data(_shown(w))
@@ -137,8 +123,8 @@ def plot_mask_stages(
         ax.set_yticklabels([])  # the rows are the same queries as in panel 1
     _mask_stages_marks(fig, m, fill, query)
     # `fig=` may reuse this figure once it has been drawn, i.e. laid out
-    fig._mask_stages = (key, False)
-    fig.canvas.mpl_connect("draw_event", lambda event: setattr(fig, "_mask_stages", (key, True)))
+    fig.mask_stages_key = (key, False)  # (what it shows, drawn yet)
+    fig.canvas.mpl_connect("draw_event", lambda event: setattr(fig, "mask_stages_key", (key, True)))
     return fig
 
 
@@ -169,7 +155,7 @@ def _mask_stages_marks(fig, m: torch.Tensor, fill: float, query: int | None) -> 
     fig.legend(handles=handles, loc="outside lower center", frameon=False)
 
 
-@_styled
+@styled
 def plot_future_leak(
     scores,
     mask,
@@ -205,7 +191,7 @@ def plot_future_leak(
     return fig
 
 
-@_styled
+@styled
 def plot_mask_gallery(masks: dict, tokens: Sequence[str] | None = None, ncols: int = 3):
     """Several (T, T) masks side by side, one title each, sharing the query/key labels."""
     import math
@@ -226,7 +212,7 @@ def plot_mask_gallery(masks: dict, tokens: Sequence[str] | None = None, ncols: i
     return fig
 
 
-@_styled
+@styled
 def plot_attention_heads(
     attentions: Sequence[torch.Tensor],
     tokens: Sequence[str] | None = None,

@@ -3,7 +3,7 @@
 After a kernel restart, running a cell in the middle of a notebook fails with
 `NameError: name 'model' is not defined`. In JupyterLab the kernel knows its notebook's file
 (`JPY_SESSION_NAME`), so the error can add where `model` is defined: the code cell's number,
-its first line and the section it sits in. `import helpers` installs this inside IPython only.
+its first line and the section it sits in. `helpers.notebook.setup()` installs it, in IPython only.
 """
 
 from __future__ import annotations

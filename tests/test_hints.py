@@ -7,14 +7,14 @@ import nbformat
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from helpers.notebook import defined_names, hint, where_defined
+from helpers.notebook.hints import defined_names, hint, where_defined
 
 
 def notebook() -> dict:
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Notebook\n## Set-up"),
-        nbformat.v4.new_code_cell("%matplotlib inline\nimport helpers\nimport torch.nn as nn"),
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport helpers\nimport helpers.notebook\nimport torch.nn as nn"),
         nbformat.v4.new_markdown_cell("## The shipped model"),
         nbformat.v4.new_code_cell("model = helpers.load_default_model()\nfor i, blk in []:\n    pass"),
         nbformat.v4.new_code_cell("def show(x):\n    return x\nwith open('f') as handle:\n    pass"),
@@ -53,8 +53,13 @@ def test_a_kernel_started_by_jupyterlab_names_the_cell_to_run(tmp_path):
     km, kc = start_new_kernel(kernel_name="python3", env={"JPY_SESSION_NAME": str(path),
                                                           "PYTHONPATH": ":".join(sys.path)})
     try:
-        kc.execute_interactive("import helpers", timeout=60)
-        kc.execute_interactive("import helpers", timeout=60)  # installed once, not twice
+        outputs = []
+        kc.execute_interactive("import helpers", timeout=60)  # importing alone installs nothing
+        reply = kc.execute_interactive("print(model)", timeout=60, output_hook=outputs.append)
+        assert not [m for m in outputs if m["msg_type"] == "stream"]
+        setup = "import helpers.notebook\nhelpers.notebook.setup()"
+        kc.execute_interactive(setup, timeout=60)
+        kc.execute_interactive(setup, timeout=60)  # installed once, not twice
         outputs = []
         reply = kc.execute_interactive("print(model)", timeout=60, output_hook=outputs.append)
         assert reply["content"]["status"] == "error"  # Run All still stops here

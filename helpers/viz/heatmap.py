@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from helpers.style import (
+from helpers.viz.style import (
     FIG_WIDTH,
     MASKED_COLOR,
     SCORE_CMAP,
@@ -21,8 +21,8 @@ from helpers.style import (
     _as_2d,
     _draw_masked_cells,
     _fmt,
-    _styled,
     figure,
+    styled,
     token_label,
 )
 
@@ -64,7 +64,7 @@ def _label_axes(
         ax.set_yticklabels(labels[-n_rows:], fontsize=fit)
 
 
-@_styled
+@styled
 def plot_attention(
     weights,
     tokens: Sequence[str] | None = None,

@@ -1,4 +1,4 @@
-"""The notebook glue: figures that display as pictures, and controls that redraw a figure.
+"""Explorers: ipywidgets controls that redraw a figure in place, and figures as pictures.
 
 Kept apart from `helpers.viz` (which only draws) so the drawing code reads without IPython.
 Nothing here imports matplotlib, IPython or ipywidgets until a function needs them.
@@ -7,17 +7,14 @@ Nothing here imports matplotlib, IPython or ipywidgets until a function needs th
 from __future__ import annotations
 
 import contextlib
-import gc
 import inspect
+import io
 import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from helpers.layout_cache import LayoutCache
-
 RETINA = 2  # a figure's PNG has 2 pixels per CSS pixel: sharp on high-DPI screens and zoomed in
-PNG_COMPRESSION = 1  # zlib level: fast to write, and a figure's PNG is small at any level
 BOX_CLASS = "helpers-interactive"  # marks a show_interactive box for the keyboard script below
 
 # JupyterLab runs its command-mode shortcuts on every key pressed in a notebook that is not
@@ -96,56 +93,16 @@ def enable_notebook_display() -> None:
     select_figure_formats(ip, {"retina", *others})
 
 
-def figure_png(fig, scale: int = RETINA, layouts: LayoutCache | None = None) -> tuple[bytes, int]:
+def figure_png(fig, scale: int = RETINA) -> tuple[bytes, int]:
     """Render `fig` as PNG bytes at `scale` pixels per CSS pixel; returns (png, CSS width).
 
-    Draws once with Agg (no tight bounding box, which would draw twice: the series' figures
-    use constrained layout and have no margin to trim), then writes the pixels as they are.
-    `layouts`, a `helpers.layout_cache.LayoutCache`: reuse the layout of an equal figure drawn
-    before (an explorer's earlier redraw) instead of computing it again; the same pixels.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    dpi = fig.dpi
-    canvas = FigureCanvasAgg(fig)
-    fig.set_dpi(dpi * scale)
-    try:
-        key = layouts.prepare(fig, canvas.get_renderer()) if layouts is not None else None
-        canvas.draw()
-        if layouts is not None:
-            layouts.store(key, fig)
-        width = canvas.get_width_height(physical=True)[0]
-        png = png_bytes(canvas.buffer_rgba())
-    finally:
-        fig.set_dpi(dpi)
-    return png, round(width / scale)
-
-
-def png_bytes(rgba) -> bytes:
-    """A PNG file of an (H, W, 4) uint8 RGBA image: RGB when every pixel is opaque (a quarter
-    fewer bytes), each row unfiltered, zlib at level PNG_COMPRESSION.
-
-    Written here rather than by Pillow, which filters every row before compressing (20-25 ms
-    for a 1680 x 720 figure, 20 ms even at level 0) against 8-9 ms here, for a file of 80 kB
-    instead of 50 kB that a local browser reads at once."""
-    import struct
-    import zlib
-
-    import numpy as np
-
-    pixels = np.asarray(rgba)  # (H, W, 4)
-    height, width, _ = pixels.shape
-    opaque = bool((pixels[:, :, 3] == 255).all())
-    channels = 3 if opaque else 4
-    rows = np.zeros((height, 1 + width * channels), dtype=np.uint8)  # filter byte 0: none
-    rows[:, 1:] = pixels[:, :, :channels].reshape(height, width * channels)
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2 if opaque else 6, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), PNG_COMPRESSION)) + chunk(b"IEND", b""))
+    `savefig` draws the figure once with Agg at the higher resolution (no tight bounding box,
+    which would draw it twice: the series' figures use constrained layout and have no margin
+    to trim)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi * scale)
+    width = fig.get_figwidth() * fig.dpi
+    return buffer.getvalue(), round(width)
 
 
 class _Redraw:
@@ -164,12 +121,11 @@ class _Redraw:
         self.draw, self.controls, self.image, self.errors = draw, controls, image, errors
         self.reuses = "fig" not in controls and "fig" in inspect.signature(draw).parameters
         self.figure = None  # the last figure drawn, handed back to a draw that reuses it
-        self.layouts = LayoutCache()  # the layouts of figures drawn so far, to reuse
         self.busy = self.pending = False
         self.drawn: dict | None = None  # the values of the figure on screen
         self.count = 0  # figures drawn (read by tests)
         self.seconds = 0.0  # how long the last one took: draw, encode and send the picture
-        self.phases: dict[str, float] = {}  # its seconds to "draw", "render", "send", "free"
+        self.phases: dict[str, float] = {}  # its seconds to "draw", "render" and "send"
 
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
@@ -195,12 +151,12 @@ class _Redraw:
             return  # e.g. a second control that moved with the first, already drawn
         start = time.perf_counter()
         try:
-            with _one_torch_thread(), _no_full_collection():
+            with _one_torch_thread():
                 reused = {"fig": self.figure} if self.reuses else {}
                 self.figure = None  # until it is drawn whole: a failed update is not reused
                 fig = _as_figure(self.draw(**values, **reused))
                 drawn = time.perf_counter()
-                png, width = figure_png(fig, layouts=self.layouts)
+                png, width = figure_png(fig)
             self.figure = fig if self.reuses else None
             del fig
         except Exception:  # shown under the controls, as a cell would show it
@@ -221,44 +177,8 @@ class _Redraw:
         self.drawn = values
         self.count += 1
         sent = time.perf_counter()
-        gc.collect(1)  # free the figure's reference cycles while they are young: cheap
-        end = time.perf_counter()
-        self.seconds = end - start
-        self.phases = {"draw": drawn - start, "render": encoded - drawn, "send": sent - encoded,
-                       "free": end - sent}
-
-
-@contextlib.contextmanager
-def _no_full_collection() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a figure is built and rendered.
-
-    A figure is 10 000-20 000 objects in reference cycles. Collected mid-drawing, the half-built
-    figure survives into the oldest generation, and every few redraws that triggers a full
-    collection of the whole kernel (its model, data, every cell's objects): measured at
-    90-170 ms, the slowest redraws of the series. Paused, the finished figure is garbage by
-    the time `_Redraw.render` collects the young generations, which is cheap."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _freeze_existing_objects() -> None:
-    """Collect the kernel's garbage once, then keep its objects out of later full collections.
-
-    Redraws make figures, and every so often their garbage triggers a full collection, which
-    scans every object in the kernel (the model, the data, every cell's results): 95-170 ms
-    here, on top of a redraw, the slowest redraws of the series. Frozen (`gc.freeze`), the
-    objects that exist when an explorer is built are skipped, so a full collection scans only
-    what was made since. Frozen objects are still freed as soon as nothing refers to them; a
-    reference cycle among them (an earlier explorer's figure, say) waits for the next explorer,
-    which unfreezes, collects everything and freezes again."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
+        self.seconds = sent - start
+        self.phases = {"draw": drawn - start, "render": encoded - drawn, "send": sent - encoded}
 
 
 @contextlib.contextmanager
@@ -320,7 +240,6 @@ def show_interactive(draw: Callable[..., Any], **controls):
                                   "text/plain": "(keyboard support for the controls)"}},)
     redraw = _Redraw(draw, controls, image, errors)
     redraw.render(raise_errors=True)  # before display, so the box appears with its figure
-    _freeze_existing_objects()
     for control in controls.values():
         control.observe(redraw.request, names="value")
     row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
