@@ -1,8 +1,9 @@
 # GPT-2, step by step. Every target sets itself up: a fresh clone needs only Python 3.11.
 #   make lab      create .venv if missing, install the pinned environment, open JupyterLab
-#   make test     the same set-up, then ruff + pytest (unit tests and nbval on every notebook)
+#   make test     the same set-up, then ruff + pytest (unit tests, nbval on every notebook, browser)
+#   make test-fast      the unit tests alone, for the inner loop (no nbval, no browser)
+#   make test-portable  nbval on every notebook under other CPUs' float kernels
 #   make execute  re-execute every notebook in place (after changing one; NB=path for one)
-#   make test-portable  nbval and unit tests under other CPUs' float kernels
 #   make bench    print speed ratios against transformers and llms-from-scratch, widget redraw times
 
 SHELL   := /bin/bash
@@ -14,7 +15,7 @@ STAMP   := $(VENV)/.installed
 export TQDM_DISABLE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: setup lab test test-portable lint execute bench clean
+.PHONY: setup lab test test-fast test-portable lint execute bench clean
 
 # the JavaScript bertviz's views need (notebook 11), fetched from the npm registry into the
 # git-ignored .cache/js; quiet when present, one line saying why when it cannot be fetched
@@ -38,21 +39,28 @@ lab: setup
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
 
 lint: setup
-	$(BIN)/ruff check helpers exercises tests tools notebooks benchmarks conftest.py
+	$(BIN)/ruff check helpers exercises tests tools notebooks benchmarks
 
 test: lint
 	$(BIN)/python -m pytest
 
-# other CPUs' float kernels, imitated on this one (see README, "Tests"): each line is one run
+# the unit tests only: tests/ holds no notebook, and the browser tests are left out
+test-fast: lint
+	$(BIN)/python -m pytest -q tests --ignore=tests/test_browser_lab.py \
+	  --ignore=tests/test_browser_attention_views.py
+
+# other CPUs' float kernels, imitated on this one (see README, "Tests"): each line is one run of
+# nbval over every notebook, with the settings that change the low bits of softmax (ATen's
+# kernels), of matrix products (MKL's) and of reductions (the thread count) combined. The unit
+# tests assert with tolerances and run once, in make test.
 PORTABLE_SETTINGS := \
-  "ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=1 ONEDNN_MAX_CPU_ISA=SSE41" \
-  "ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=SSE4_2 OMP_NUM_THREADS=3 ONEDNN_MAX_CPU_ISA=AVX2" \
-  "MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=3 HELPERS_ONEDNN=0"
+  "ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=1" \
+  "ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=SSE4_2 OMP_NUM_THREADS=3"
 
 test-portable: setup
 	@for setting in $(PORTABLE_SETTINGS); do \
-	  echo "== pytest under $$setting"; \
-	  env $$setting $(BIN)/python -m pytest -q --ignore=tests/test_browser_lab.py || exit 1; \
+	  echo "== nbval under $$setting"; \
+	  env $$setting $(BIN)/python -m pytest -q notebooks || exit 1; \
 	done
 
 NB ?= notebooks/[0-9]*.ipynb notebooks/solutions/*.ipynb

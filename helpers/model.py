@@ -46,7 +46,8 @@ class GPTConfig:
     n_inner: int | None = None  # MLP width; None means 4 * n_embd
     layer_norm_epsilon: float = 1e-5
     activation_function: str = "gelu_new"
-    dropout: float = 0.0  # embedding, attention and residual dropout (GPT-2 trained with 0.1)
+    dropout: float = 0.0  # embedding, attention and residual dropout (transformers' default is
+    # 0.1, GPT-1's rate; the GPT-2 paper gives none and OpenAI's released code has no dropout)
     causal: bool = True  # False gives a bidirectional encoder (BERT-style), used in notebook 01
 
     def __post_init__(self) -> None:
@@ -174,8 +175,9 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def init_weights(self) -> None:
-        """GPT-2's initialisation: N(0, 0.02) weights and embeddings, zero biases, unit
-        LayerNorms, and the projections into the residual stream scaled by 1/sqrt(2 n_layer)."""
+        """GPT-2's initialisation as `transformers` and nanoGPT do it: N(0, 0.02) weights and
+        embeddings, zero biases, unit LayerNorms, and the projections into the residual stream
+        scaled by 1/sqrt(2 n_layer). (OpenAI's released code drew `wpe` with std 0.01.)"""
         for module in self.modules():
             if isinstance(module, nn.Linear):
                 nn.init.normal_(module.weight, mean=0.0, std=0.02)

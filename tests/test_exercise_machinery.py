@@ -107,3 +107,19 @@ def test_make_execute_runs_a_notebook_in_its_folder_in_order_and_stores_it_tidy(
     assert cells[1]["outputs"][0]["text"] == ["found\n", "5\n"]
     assert all("execution" not in c["metadata"] for c in cells)  # run timestamps dropped
     assert 0 < seconds < 120
+
+
+def test_nbval_cells_compare_printed_numbers_by_the_rule():
+    """The plugin gives each nbval cell the rule through its own sanitize (the stored and the
+    fresh output are both sanitized, then compared with ==)."""
+    from tools.nbval_numbers import compare_numbers_by_the_rule
+
+    class Cell:  # nbval's IPyNbCell.sanitize, as far as the plugin sees it
+        def sanitize(self, s):
+            return s.replace("0x7f00", "ADDRESS")
+
+    cell = Cell()
+    compare_numbers_by_the_rule(cell)
+    assert cell.sanitize("loss -3.6643 at 0x7f00") == cell.sanitize("loss -3.6644 at 0x7f00")
+    assert cell.sanitize("loss -3.664") != cell.sanitize("loss -3.667")
+    assert Cell().sanitize("loss -3.6643") != Cell().sanitize("loss -3.6644")  # without: exact

@@ -1,4 +1,7 @@
-"""The project's rule for comparing printed numbers in notebook outputs (see README, "Tests").
+"""A pytest plugin: nbval compares printed numbers by the project's rule (see README, "Tests").
+
+Registered by name in pyproject.toml (`-p tools.nbval_numbers`); it changes only the cells nbval
+collected, each through its own `sanitize`, so nothing else in nbval is touched.
 
 Stored notebook outputs were computed on one CPU; other CPUs pick other float kernels (MKL,
 ATen), which change the lowest bits of matrix products, softmax and LayerNorm. The rule:
@@ -14,6 +17,7 @@ print fewer (or compute it in float64). Integers and words are never loosened.
 from __future__ import annotations
 
 import math
+import os
 import re
 
 NUMBER = re.compile(r"[-+]?\d+(?:\.(\d+))?(?:[eE]([-+]?\d+))?")
@@ -43,3 +47,39 @@ def numbers_agree(stored: str, fresh: str) -> bool:
         if abs(float(x.group(0)) - float(y.group(0))) > ux * 1.001:
             return False
     return True
+
+
+class PrintedOutput(str):
+    """A notebook output string compared with `numbers_agree` instead of `==`."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and numbers_agree(str(self), str(other))
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
+
+def compare_numbers_by_the_rule(cell) -> None:
+    """Make one nbval cell compare its outputs by `numbers_agree`: its sanitized strings (nbval
+    sanitizes the stored and the fresh output alike, then compares them with `==`) become
+    `PrintedOutput`s."""
+    sanitize = cell.sanitize
+
+    def sanitize_then_compare_numbers(s):
+        s = sanitize(s)
+        return PrintedOutput(s) if isinstance(s, str) else s
+
+    cell.sanitize = sanitize_then_compare_numbers
+
+
+def pytest_configure(config) -> None:
+    # the notebooks' kernels inherit this: no progress bars (the stored outputs have none)
+    os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    for item in items:
+        if type(item).__name__ == "IPyNbCell":  # a notebook cell collected by nbval
+            compare_numbers_by_the_rule(item)
