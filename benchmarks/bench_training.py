@@ -7,11 +7,16 @@ dropout). Three sides, each as its users run it:
 - helpers: `GPT` with `helpers.train.make_optimizer` (the code `helpers.train` runs);
 - transformers: `GPT2LMHeadModel` on the same weights, with `torch.optim.AdamW`;
 - llms-from-scratch: the book's `GPTModel` (ch04) of the same shape, with `torch.optim.AdamW`
-  (installed by `make bench` with --no-deps; its row is skipped with one line when absent).
+  (installed by `make bench` with --no-deps; its row is skipped with one line when absent);
+- nanoGPT: its `model.py` (the plainest GPT-2 in PyTorch; not on PyPI and not shipped here)
+  with its own `configure_optimizers`, when `--nanogpt DIR` names a checkout of it. It uses the
+  exact GELU where GPT-2 uses the tanh approximation, so the script also times helpers with
+  the exact GELU ("helpers, exact GELU"): the same math as nanoGPT.
 
 Steps are interleaved (helpers, transformers, llms-from-scratch, helpers, ...) in one
 process, so every side sees the same machine load; the script prints medians and the
-ratio helpers / peer (below 1 means helpers is faster).
+ratio helpers / peer (below 1 means helpers is faster), and where each side's step goes:
+forward (with the loss), backward, and the optimizer.
 
 Then it times the step's matrix products alone: for every linear layer, the forward product
 and the two of the backward (input and weight gradients), on random float32 tensors of the
@@ -23,11 +28,14 @@ backward) alone at the same shapes: with the products, the least any float32 ste
 model can take in eager PyTorch, and so the lowest ratio against each peer that is possible.
 
     python benchmarks/bench_training.py [--repeats 15] [--threads N] [--batch-size 32]
+                                        [--nanogpt path/to/nanoGPT]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import statistics
 import time
 from collections.abc import Callable
@@ -39,22 +47,34 @@ SHAPE = dict(vocab_size=65, n_positions=128, n_embd=192, n_layer=6, n_head=6)  #
 LR, WEIGHT_DECAY = 1e-3, 0.1
 
 
-def step_fn(model: torch.nn.Module, optimizer: torch.optim.Optimizer, logits_of: Callable,
-            x: torch.Tensor, y: torch.Tensor) -> Callable[[], float]:
-    """One training step as a closure: forward, cross-entropy, backward, optimizer step."""
+PHASES = ("forward", "backward", "optimizer")
 
-    def step() -> float:
-        logits = logits_of(model, x)  # (B, T, V)
-        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())
+
+def step_fn(model: torch.nn.Module, optimizer: torch.optim.Optimizer, loss_of: Callable,
+            x: torch.Tensor, y: torch.Tensor) -> Callable[[], dict[str, float]]:
+    """One training step as a closure: forward and loss, backward, optimizer step; it returns
+    the seconds of each phase."""
+
+    def step() -> dict[str, float]:
+        start = time.perf_counter()
+        loss = loss_of(model, x, y)  # forward: logits (B, T, V) and the loss
+        forward = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        backward = time.perf_counter()
         optimizer.step()
-        return loss.item()
+        loss.item()
+        end = time.perf_counter()
+        return {"forward": forward - start, "backward": backward - forward, "optimizer": end - backward}
 
     return step
 
 
-def sides(batch_size: int) -> dict[str, Callable[[], float]]:
+def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.flatten(0, 1), y.flatten())
+
+
+def sides(batch_size: int, nanogpt: str | None) -> dict[str, Callable[[], dict[str, float]]]:
     """The training step of each side that is installed, on the same batch."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -66,7 +86,12 @@ def sides(batch_size: int) -> dict[str, Callable[[], float]]:
     y = torch.roll(x, -1, dims=1)  # (B, T)
     ours = GPT(GPTConfig(**SHAPE)).train()
     config = TrainConfig(learning_rate=LR, weight_decay=WEIGHT_DECAY)
-    steps = {"helpers": step_fn(ours, make_optimizer(ours, config), lambda m, i: m(i), x, y)}
+    steps = {"helpers": step_fn(ours, make_optimizer(ours, config),
+                                lambda m, i, t: cross_entropy(m(i), t), x, y)}
+    exact = GPT(GPTConfig(**SHAPE, activation_function="gelu")).train()
+    exact.load_state_dict(ours.state_dict())
+    steps["helpers, exact GELU"] = step_fn(exact, make_optimizer(exact, config),
+                                           lambda m, i, t: cross_entropy(m(i), t), x, y)
 
     hf_config = GPT2Config(vocab_size=SHAPE["vocab_size"], n_positions=SHAPE["n_positions"],
                            n_embd=SHAPE["n_embd"], n_layer=SHAPE["n_layer"], n_head=SHAPE["n_head"],
@@ -76,7 +101,7 @@ def sides(batch_size: int) -> dict[str, Callable[[], float]]:
     hf.load_state_dict(ours.to_hf().state_dict())
     hf.train()
     hf_opt = torch.optim.AdamW(hf.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
-    steps["transformers"] = step_fn(hf, hf_opt, lambda m, i: m(i).logits, x, y)
+    steps["transformers"] = step_fn(hf, hf_opt, lambda m, i, t: cross_entropy(m(i).logits, t), x, y)
 
     try:
         from llms_from_scratch.ch04 import GPTModel
@@ -88,7 +113,24 @@ def sides(batch_size: int) -> dict[str, Callable[[], float]]:
                          "emb_dim": SHAPE["n_embd"], "n_heads": SHAPE["n_head"],
                          "n_layers": SHAPE["n_layer"], "drop_rate": 0.0, "qkv_bias": True}).train()
         book_opt = torch.optim.AdamW(book.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
-        steps["llms-from-scratch"] = step_fn(book, book_opt, lambda m, i: m(i), x, y)
+        steps["llms-from-scratch"] = step_fn(book, book_opt, lambda m, i, t: cross_entropy(m(i), t),
+                                             x, y)
+    if nanogpt is None:
+        print("nanoGPT: no checkout given (--nanogpt DIR, a clone of github.com/karpathy/nanoGPT); "
+              "its row is skipped")
+    else:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("nanogpt_model", f"{nanogpt}/model.py")
+        nano = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(nano)
+        torch.manual_seed(0)
+        model = nano.GPT(nano.GPTConfig(block_size=SHAPE["n_positions"], vocab_size=SHAPE["vocab_size"],
+                                        n_layer=SHAPE["n_layer"], n_head=SHAPE["n_head"],
+                                        n_embd=SHAPE["n_embd"], dropout=0.0, bias=True)).train()
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints its parameter groups
+            nano_opt = model.configure_optimizers(WEIGHT_DECAY, LR, (0.9, 0.99), "cpu")
+        steps["nanoGPT"] = step_fn(model, nano_opt, lambda m, i, t: m(i, t)[1], x, y)
     return steps
 
 
@@ -160,6 +202,8 @@ def kernels_alone(batch_size: int, repeats: int) -> dict[str, float]:
         "attention": layers * attention,
         "tanh-GELU": layers * _median_ms(
             lambda: F.gelu(wide, approximate="tanh").backward(dwide), repeats, (wide,)),
+        "(exact GELU instead)": layers * _median_ms(
+            lambda: F.gelu(wide).backward(dwide), repeats, (wide,)),
         "LayerNorm": (2 * layers + 1) * _median_ms(
             lambda: F.layer_norm(x, (c,), ln_w, ln_b).backward(dx), repeats, (x, ln_w, ln_b)),
         "loss": _median_ms(lambda: F.cross_entropy(logits, targets).backward(), repeats, (logits,)),
@@ -171,29 +215,33 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--nanogpt", default=None, help="a checkout of nanoGPT, to time its model.py too")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     import transformers
 
-    steps = sides(args.batch_size)
+    steps = sides(args.batch_size, args.nanogpt)
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, "
           f"{torch.get_num_threads()} threads; training step of batch {args.batch_size} x "
           f"{SHAPE['n_positions']} on the shipped model's shape")
     for step in steps.values():  # warm-up: first steps allocate optimizer state
         step(), step()
-    times: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(args.repeats):
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in steps}
+    for _ in range(args.repeats):  # interleaved: every side sees the same load
         for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(t) for name, t in times.items()}
+            runs[name].append(step())
+    medians = {name: statistics.median(sum(r.values()) for r in rs) for name, rs in runs.items()}
+    phases = {name: {k: statistics.median(r[k] for r in rs) for k in PHASES} for name, rs in runs.items()}
     ours = medians["helpers"]
-    print(f"\n{'side':<20} {'median step':>12} {'helpers / side':>15}")
+    print(f"\n{'side':<20} {'median step':>12} {'helpers / side':>15}   "
+          + "  ".join(f"{k:>9}" for k in PHASES) + "  (median ms of each phase)")
     for name, median in medians.items():
-        print(f"{name:<20} {median * 1000:>10.0f}ms {ours / median:>15.2f}")
-    print("\ntargets (issue 9): helpers / transformers <= 0.65, helpers / llms-from-scratch <= 0.50")
+        print(f"{name:<20} {median * 1000:>10.0f}ms {ours / median:>15.2f}   "
+              + "  ".join(f"{1000 * phases[name][k]:>9.0f}" for k in PHASES))
+    if "nanoGPT" in medians:
+        same = medians["helpers, exact GELU"] / medians["nanoGPT"]
+        print(f"the same math as nanoGPT (exact GELU): helpers / nanoGPT = {same:.2f}")
 
     floor, flops = products_alone(args.batch_size, args.repeats)
     print(f"\nthe step's matrix products alone (float32, same shapes and threads): "
@@ -203,16 +251,13 @@ def main() -> None:
         print(f"{name:<20} {floor / median:>15.2f} {(median - floor) * 1000:>15.0f}ms")
 
     others = kernels_alone(args.batch_size, args.repeats)
-    least = floor * 1000 + sum(others.values())
+    least = floor * 1000 + sum(ms for name, ms in others.items() if not name.startswith("("))
     print("\nthe step's other kernels alone, forward and backward, every layer: "
           + ", ".join(f"{name} {ms:.0f} ms" for name, ms in others.items()))
     print(f"products and these kernels: {least:.0f} ms, the least a float32 step of this model "
           "takes in eager PyTorch here (before residual adds, embeddings and AdamW)")
     for name, median in medians.items():
-        if name != "helpers":
-            whose = f"{name}'" if name.endswith("s") else f"{name}'s"
-            print(f"  = {least / (median * 1000):.2f} of {whose} step: no float32 step of this "
-                  f"model in eager PyTorch has a lower ratio against {name} on this machine")
+        print(f"  = {least / (median * 1000):.2f} of the {name} step")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,6 @@ def test_kv_cache_reads_only_what_it_stored():
 def test_a_block_without_a_layer_index_refuses_a_cache():
     cfg = GPTConfig(**TINY_CONFIGS[0])
     model = GPT(cfg)
-    assert [b.layer_idx for b in model.h] == list(range(cfg.n_layer))
     with pytest.raises(ValueError, match=r"no layer_idx.*build it with layer_idx=i"):
         Block(cfg)(torch.randn(1, 3, cfg.n_embd), model.new_kv_cache(1))
     cache = model.new_kv_cache(1)

@@ -6,7 +6,7 @@ from matplotlib.figure import Figure
 
 from helpers import causal_mask
 from helpers.notebook import figure_png
-from helpers.viz import plot_mask, plot_mask_stages
+from helpers.viz import figure, plot_mask, plot_mask_stages, styled
 
 TOKENS = ["The", "robot", "must", "obey"]
 
@@ -72,3 +72,64 @@ def test_show_interactive_hands_a_draw_that_takes_fig_its_previous_figure():
     assert received[2] is received[1] and received[3] is None
     show_interactive(plain, T=widgets.IntSlider(value=3, min=1, max=5)).children[0].children[0].value = 4
     assert plain_calls == [3, 4]  # a draw without fig is called as before
+
+
+@styled
+def _bars(values, title, fig=None):
+    """A small explorer figure: bars, a title, a figure legend."""
+    from matplotlib.patches import Patch
+
+    fig, axes = figure(1, 2, height=3.0, reuse=fig)
+    for ax, v in zip(axes[0], values, strict=True):
+        ax.bar(["a", "b", "c"], v)
+        ax.set_ylim(0, 1)
+        ax.set_title(title)
+    fig.legend(handles=[Patch(label="kept")], loc="outside lower center")
+    return fig
+
+
+def test_a_reused_figure_is_cleared_and_draws_what_a_new_one_draws():
+    import numpy as np
+    from PIL import Image
+
+    def pixels(fig):
+        import io
+
+        return np.asarray(Image.open(io.BytesIO(figure_png(fig)[0])).convert("RGBA"))
+
+    first = _bars([[0.2, 0.5, 0.9], [0.1, 0.1, 0.1]], "first")
+    pixels(first)  # shown: laid out
+    first.set_layout_engine("none")  # as show_interactive freezes it
+    again = _bars([[0.9, 0.3, 0.1], [0.4, 0.8, 0.2]], "second", fig=first)
+    assert again is first and len(again.legends) == 1 and len(again.axes[0].patches) == 3
+    fresh = _bars([[0.9, 0.3, 0.1], [0.4, 0.8, 0.2]], "second")
+    assert (pixels(again) == pixels(fresh)).all()  # nothing of the first drawing is left
+
+
+def test_figure_reuses_only_its_own_figure_of_the_same_grid_and_size():
+    fig, axes = figure(1, 2, height=3.0)
+    cb_axes = fig.colorbar(axes[0, 0].imshow([[0, 1]]), ax=axes[0, 0]).ax
+    same, grid = figure(1, 2, height=3.0, reuse=fig)
+    assert same is fig and grid is axes and cb_axes in fig.axes  # the colour bar is kept
+    assert figure(1, 2, height=4.0, reuse=fig)[0] is not fig  # another size: a new figure
+    assert figure(2, 1, height=3.0, reuse=fig)[0] is not fig  # another grid
+    assert figure(1, 2, height=3.0, reuse=Figure())[0] is not None  # a foreign figure: new
+
+
+def test_show_interactive_lays_a_reused_figure_out_once():
+    widgets = pytest.importorskip("ipywidgets")
+    from helpers.notebook import show_interactive
+
+    positions = []
+
+    def draw(t=0.5, fig=None):
+        fig = _bars([[t, t, t], [t, 0, t]], f"t = {t}", fig=fig)
+        positions.append(fig.axes[0].get_position().bounds)
+        return fig
+
+    box = show_interactive(draw, t=widgets.FloatSlider(value=0.5, min=0, max=1))
+    first = box.redraw.figure
+    assert first.get_layout_engine().__class__.__name__ != "ConstrainedLayoutEngine"
+    box.children[0].children[0].value = 0.9
+    assert box.redraw.figure is first and box.redraw.count == 2
+    assert positions[1] == first.axes[0].get_position().bounds  # the layout stayed put

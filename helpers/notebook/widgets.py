@@ -100,7 +100,9 @@ def figure_png(fig, scale: int = RETINA) -> tuple[bytes, int]:
     which would draw it twice: the series' figures use constrained layout and have no margin
     to trim)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=fig.dpi * scale)
+    # zlib level 1: about 25 ms less than Pillow's default for a 1680 x 720 figure, for a
+    # somewhat larger file that a local browser reads at once
+    fig.savefig(buffer, format="png", dpi=fig.dpi * scale, pil_kwargs={"compress_level": 1})
     width = fig.get_figwidth() * fig.dpi
     return buffer.getvalue(), round(width)
 
@@ -157,6 +159,8 @@ class _Redraw:
                 fig = _as_figure(self.draw(**values, **reused))
                 drawn = time.perf_counter()
                 png, width = figure_png(fig)
+            if self.reuses:  # laid out once, when first shown; updated in place after that
+                fig.set_layout_engine("none")
             self.figure = fig if self.reuses else None
             del fig
         except Exception:  # shown under the controls, as a cell would show it
@@ -221,11 +225,16 @@ def _as_figure(fig):
 
 def show_interactive(draw: Callable[..., Any], **controls):
     """Connect ipywidgets `controls` to `draw(**values) -> Figure`: returns a box (controls
-    above the figure) whose picture is redrawn in place, for the latest values, when a
-    control moves. Every control works from the keyboard (Tab to it, then ↑/↓). A `draw` that
-    takes a `fig` argument receives its previous figure (None at first) to update in place,
-    which is faster than building a new one (04's mask explorer). A new figure whose labels
-    match an earlier one's reuses that figure's layout (`helpers.layout_cache`)."""
+    above the figure) whose picture is redrawn when a control moves.
+
+    `ipywidgets.interactive_output` would call `draw` too; this adds what an explorer in a
+    lesson needs: the figure is a picture replaced in place (an Output cleared and refilled
+    makes the page jump), one drawing at a time for the latest value, a failed drawing shown
+    under the controls, every control working from the keyboard (Tab to it, then the arrow
+    keys) without moving JupyterLab's cell selection, and the figure kept between redraws: a
+    `draw` with a `fig` parameter receives the figure it returned last time (None at first),
+    laid out once when it was first shown, to update in place, e.g. with
+    `helpers.viz.figure(..., reuse=fig)`; a draw that returns a new figure has it laid out."""
     import ipywidgets as widgets
 
     for name, control in controls.items():

@@ -30,10 +30,12 @@ def plot_query_attention(
     tokens: Sequence[str] | None = None,
     query: int = 0,
     score_label: str = "score  q·k / √d",
+    fig=None,
 ):
     """One query's row as two bar charts: its scores against every key (left) and the
     softmax weights they become (right), each bar labelled with its value.
-    scores, weights: (T_q, T_k); -inf scores are drawn as an empty bar labelled '-inf'."""
+    scores, weights: (T_q, T_k); -inf scores are drawn as an empty bar labelled '-inf'.
+    fig: an earlier figure of this function, redrawn in place (see `figure(reuse=...)`)."""
     s, w = _as_2d(scores), _as_2d(weights)
     if s.shape != w.shape:
         raise ValueError(f"scores {tuple(s.shape)} and weights {tuple(w.shape)} must have one shape")
@@ -48,7 +50,7 @@ def plot_query_attention(
     row_s, row_w = s[query], w[query]
     finite = torch.isfinite(row_s)
     shown = torch.where(finite, row_s, torch.zeros_like(row_s))
-    fig, axes = figure(1, 2, height=3.6)
+    fig, axes = figure(1, 2, height=3.6, reuse=fig)
     ax = axes[0, 0]
     # a value label ("-4.5", "<.01") is about 0.36 in wide at 10 pt: where a bar's slot is
     # narrower, the labels stand upright (rotated) so that neighbours do not run together,

@@ -58,17 +58,33 @@ def _annotation_size() -> float:
     return ANNOTATION_SIZE * _scale
 
 
-def figure(nrows: int = 1, ncols: int = 1, height: float = 3.6, width: float = FIG_WIDTH):
+def figure(nrows: int = 1, ncols: int = 1, height: float = 3.6, width: float = FIG_WIDTH,
+           reuse=None):
     """A blank figure in the series' style: (Figure, axes grid (nrows, ncols)), at most the
-    notebook's width. Compose it with the plot functions' `ax=` argument."""
+    notebook's width. Compose it with the plot functions' `ax=` argument.
+
+    reuse: a figure this function made before (an explorer's previous picture). If it has the
+    same grid and size, its axes are cleared and handed back, with its layout and any colour
+    bar kept, so redrawing skips building and laying out a new figure; otherwise a new one."""
     import matplotlib
     from matplotlib.figure import Figure
 
     if width > FIG_WIDTH:
         raise ValueError(f"width {width} in is wider than the notebook (FIG_WIDTH = {FIG_WIDTH})")
+    grid = getattr(reuse, "grid_axes", None)
+    if grid is not None and grid.shape == (nrows, ncols) and tuple(
+            reuse.get_size_inches()) == (width, height):
+        with matplotlib.rc_context(_rc()):
+            for ax in grid.flat:
+                ax.clear()
+                ax.xaxis.get_major_ticks(), ax.yaxis.get_major_ticks()  # in the style's sizes
+        for artist in [*reuse.legends, *reuse.texts]:  # figure-level legends and texts
+            artist.remove()
+        return reuse, grid
     with matplotlib.rc_context(_rc()):
         fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False)
+    fig.grid_axes = axes  # what a later figure(reuse=fig) clears and hands back
     return fig, axes
 
 
