@@ -3,8 +3,8 @@ each layer owns its slot."""
 
 import pytest
 import torch
-
 from conftest import TINY_CONFIGS
+
 from helpers import GPT, Block, GPTConfig
 from helpers.kv_cache import KVCache
 

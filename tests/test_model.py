@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-
 from conftest import TINY_CONFIGS, make_hf
+
 from helpers import GPT, Block, GPTConfig
 
 
