@@ -96,15 +96,27 @@ def enable_notebook_display() -> None:
 def figure_png(fig, scale: int = RETINA) -> tuple[bytes, int]:
     """Render `fig` as PNG bytes at `scale` pixels per CSS pixel; returns (png, CSS width).
 
-    `savefig` draws the figure once with Agg at the higher resolution (no tight bounding box,
-    which would draw it twice: the series' figures use constrained layout and have no margin
-    to trim)."""
-    buffer = io.BytesIO()
-    # zlib level 1: about 25 ms less than Pillow's default for a 1680 x 720 figure, for a
-    # somewhat larger file that a local browser reads at once
-    fig.savefig(buffer, format="png", dpi=fig.dpi * scale, pil_kwargs={"compress_level": 1})
-    width = fig.get_figwidth() * fig.dpi
-    return buffer.getvalue(), round(width)
+    Agg draws the figure once at the higher resolution and Pillow writes its pixels at zlib
+    level 1: about 60 ms less than `savefig` for an explorer's figure here (savefig also
+    prepares a saved file's colours and bounding box, which a picture on screen does not
+    need), and about 25 ms less than Pillow's default level, for a somewhat larger file that a
+    local browser reads at once."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    dpi = fig.dpi
+    fig.set_dpi(dpi * scale)
+    try:
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        rgba = canvas.buffer_rgba()  # (H, W, 4) uint8
+        height, width = rgba.shape[:2]
+        image = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=1)
+    finally:
+        fig.set_dpi(dpi)
+    return buffer.getvalue(), round(width / scale)
 
 
 class _Redraw:
