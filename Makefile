@@ -39,7 +39,7 @@ lab: setup
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
 
 lint: setup
-	$(BIN)/ruff check helpers exercises tests tools notebooks benchmarks
+	$(BIN)/ruff check --no-cache helpers exercises tests tools notebooks benchmarks
 
 test: lint
 	$(BIN)/python -m pytest

@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from conftest import tiny_model
 from helpers.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+from conftest import tiny_model
 
 
 def test_checkpoint_round_trip(corpus, tmp_path):

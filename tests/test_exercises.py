@@ -38,6 +38,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+
 from exercise_cases import CASES, NOTEBOOKS, SOLUTIONS, Answer, Case, Later
 
 SOLUTIONS_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"

@@ -3,10 +3,11 @@ each layer owns its slot."""
 
 import pytest
 import torch
-from conftest import TINY_CONFIGS
 
 from helpers import GPT, Block, GPTConfig
 from helpers.kv_cache import KVCache
+
+from conftest import TINY_CONFIGS
 
 
 def test_kv_cache_prefill_then_decode_equals_recomputing():

@@ -2,9 +2,10 @@
 
 import pytest
 import torch
-from conftest import TINY_CONFIGS, make_hf
 
 from helpers import GPT, Block, GPTConfig
+
+from conftest import TINY_CONFIGS, make_hf
 
 
 @pytest.mark.parametrize("cfg", TINY_CONFIGS, ids=lambda c: f"L{c['n_layer']}H{c['n_head']}C{c['n_embd']}")

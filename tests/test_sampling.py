@@ -5,9 +5,10 @@ import itertools
 import pytest
 import torch
 
-from conftest import make_hf
 from helpers import GPT, GPTConfig, beam_search, generate, top_k_filter, top_p_filter
 from helpers.sampling import sequence_logprob
+
+from conftest import make_hf
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,12 @@ import math
 import pytest
 import torch
 
-from conftest import tiny_model
 from helpers import GPT, GPTConfig
 from helpers.checkpoint import load_checkpoint
 from helpers.data import get_batch, load_text
 from helpers.train import TrainConfig, loss_on_whole_text, main, train
+
+from conftest import tiny_model
 
 
 def test_loss_starts_near_ln_vocab_and_goes_down(corpus, tmp_path):
