@@ -133,3 +133,39 @@ def test_show_interactive_lays_a_reused_figure_out_once():
     box.children[0].children[0].value = 0.9
     assert box.redraw.figure is first and box.redraw.count == 2
     assert positions[1] == first.axes[0].get_position().bounds  # the layout stayed put
+
+
+@styled
+def _line(top, fig=None):
+    """A line whose y tick labels grow wider with `top` (1 -> '1.0', 100000 -> '100000')."""
+    fig, axes = figure(1, 2, height=3.0, reuse=fig)
+    for ax in axes[0]:
+        ax.plot([0, 1], [0, top])
+    return fig
+
+
+def test_a_redraw_whose_labels_outgrow_the_layout_is_laid_out_anew(monkeypatch):
+    widgets = pytest.importorskip("ipywidgets")
+    from helpers.notebook import show_interactive
+    from helpers.notebook import widgets as explorer
+
+    box = show_interactive(_line, top=widgets.FloatSlider(value=1.0, min=1.0, max=1e6))
+    fig = box.redraw.figure
+    box.children[0].children[0].value = 1e6  # labels like 1000000: wider than the layout's room
+    assert box.redraw.figure is fig and explorer.layout_fits(fig)
+    assert (_pixels(box.redraw.image.value) == _pixels(figure_png(_line(1e6))[0])).all()
+
+    monkeypatch.setattr(explorer, "layout_fits", lambda fig, renderer=None: True)  # no check
+    box = show_interactive(_line, top=widgets.FloatSlider(value=1.0, min=1.0, max=1e6))
+    box.children[0].children[0].value = 1e6
+    monkeypatch.undo()
+    assert not explorer.layout_fits(box.redraw.figure)  # the labels would be cut off
+
+
+def _pixels(png):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))

@@ -101,6 +101,13 @@ def figure_png(fig, scale: int = RETINA) -> tuple[bytes, int]:
     prepares a saved file's colours and bounding box, which a picture on screen does not
     need), and about 25 ms less than Pillow's default level, for a somewhat larger file that a
     local browser reads at once."""
+    png, width, _ = _render(fig, scale)
+    return png, width
+
+
+def _render(fig, scale: int = RETINA, check_fit: bool = False) -> tuple[bytes, int, bool]:
+    """figure_png, and with check_fit whether the drawn figure's layout still fits its labels
+    (`layout_fits`, measured on the same drawing, so that no text is laid out twice)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
@@ -109,6 +116,7 @@ def figure_png(fig, scale: int = RETINA) -> tuple[bytes, int]:
     try:
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
+        fits = layout_fits(fig, canvas.get_renderer()) if check_fit else True
         rgba = canvas.buffer_rgba()  # (H, W, 4) uint8
         height, width = rgba.shape[:2]
         image = Image.frombuffer("RGBA", (width, height), rgba, "raw", "RGBA", 0, 1)
@@ -116,7 +124,35 @@ def figure_png(fig, scale: int = RETINA) -> tuple[bytes, int]:
         image.save(buffer, format="PNG", compress_level=1)
     finally:
         fig.set_dpi(dpi)
-    return buffer.getvalue(), round(width / scale)
+    return buffer.getvalue(), round(width / scale), fits
+
+
+def layout_fits(fig, renderer=None) -> bool:
+    """Whether every axes of `fig`, with its labels, lies inside the figure and clear of the
+    others, and the figure's legends clear of every axes: true of a constrained layout, and
+    still true of a figure redrawn into that layout unless its labels grew (a longer tick label,
+    a new line in a title). A figure with no layout engine of its own is not checked."""
+    engine = fig.get_layout_engine()
+    if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
+        return True  # a layout engine places it at every draw
+    renderer = renderer or fig.canvas.get_renderer()
+    box = fig.bbox
+    tight = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
+    tight = [b for b in tight if b is not None]
+    legends = [legend.get_window_extent(renderer) for legend in fig.legends]
+    slack = 1.0  # pixels: rounding
+    for b in tight + legends:
+        if (b.x0 < box.x0 - slack or b.y0 < box.y0 - slack or b.x1 > box.x1 + slack
+                or b.y1 > box.y1 + slack):
+            return False
+    boxes = tight + legends
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            overlap_w = min(a.x1, b.x1) - max(a.x0, b.x0)
+            overlap_h = min(a.y1, b.y1) - max(a.y0, b.y0)
+            if overlap_w > slack and overlap_h > slack:
+                return False
+    return True
 
 
 class _Redraw:
@@ -170,8 +206,11 @@ class _Redraw:
                 self.figure = None  # until it is drawn whole: a failed update is not reused
                 fig = _as_figure(self.draw(**values, **reused))
                 drawn = time.perf_counter()
-                png, width = figure_png(fig)
-            if self.reuses:  # laid out once, when first shown; updated in place after that
+                png, width, fits = _render(fig, check_fit=self.reuses)
+                if not fits:  # redrawn into its old layout, it outgrew it (a wider tick label)
+                    fig.set_layout_engine("constrained")
+                    png, width = figure_png(fig)  # laid out anew
+            if self.reuses:  # laid out when first shown; updated in place after that
                 fig.set_layout_engine("none")
             self.figure = fig if self.reuses else None
             del fig
