@@ -132,9 +132,11 @@ def layout_fits(fig, renderer=None) -> bool:
     others, and the figure's legends clear of every axes: true of a constrained layout, and
     still true of a figure redrawn into that layout unless its labels grew (a longer tick label,
     a new line in a title). A figure with no layout engine of its own is not checked."""
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
     engine = fig.get_layout_engine()
-    if engine is not None and type(engine).__name__ != "PlaceHolderLayoutEngine":
-        return True  # a layout engine places it at every draw
+    if engine is not None and not isinstance(engine, PlaceHolderLayoutEngine):
+        return True  # a layout engine places it at every draw ("none" leaves a place holder)
     renderer = renderer or fig.canvas.get_renderer()
     box = fig.bbox
     tight = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
