@@ -169,3 +169,37 @@ def _pixels(png):
     from PIL import Image
 
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def test_a_redraw_with_the_same_labels_is_not_measured_again(monkeypatch):
+    """layout_fits measures every label (about 25 ms for 04's figure); a redraw whose labels
+    read the same, digits aside, keeps a layout that fitted, and is not measured."""
+    widgets = pytest.importorskip("ipywidgets")
+    from helpers.notebook import show_interactive
+    from helpers.notebook import widgets as explorer
+
+    measured = []
+    original = explorer.layout_fits
+    monkeypatch.setattr(explorer, "layout_fits",
+                        lambda fig, renderer=None: measured.append(1) or original(fig, renderer))
+
+    def draw(t=0.5, fig=None):  # the title's number changes, its width does not
+        return _bars([[t, t, t], [t, 0, t]], f"t = {t:.2f}", fig=fig)
+
+    box = show_interactive(draw, t=widgets.FloatSlider(value=0.5, min=0, max=1))
+    before = len(measured)
+    box.children[0].children[0].value = 0.75
+    assert box.redraw.count == 2 and len(measured) == before  # same labels: not measured
+    box.children[0].children[0].value = 0.0  # a title of the same length, still not
+    assert box.redraw.count == 3 and len(measured) == before
+
+
+def test_every_digit_is_equally_wide_in_the_series_font():
+    """layout_texts reads every digit as 0: true of matplotlib's default font, DejaVu Sans."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig, axes = figure(1, 1, height=2.0)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    widths = {axes[0, 0].text(0, 0, f"{d}.{d}").get_window_extent(renderer).width
+              for d in "0123456789"}
+    assert len(widths) == 1, widths
