@@ -2,21 +2,31 @@
 
 A learner cell holds a placeholder (`...`, or a function whose body is `...`). The check cell
 after it calls `check.exercise_N(answer)`, which prints one line and returns:
-    None   "not answered yet" (the placeholder is still there; Run All carries on),
-    True   the answer is right,
-    False  the answer is wrong, with a hint that does not give the answer away.
-Checks recompute what they compare against, so a hard-coded value cannot pass.
+    None     "not answered yet" (the placeholder is still there; Run All carries on),
+    CORRECT  the answer is right (true in an `if`),
+    WRONG    the answer is wrong, with a hint that does not give the answer away (false).
+Neither shows as the cell's value: the printed line is the verdict.
+Checks recompute what they compare against, so a hard-coded value cannot pass; their own
+reference answers refuse to run inside the learner's code (`reference`), a forbidden torch
+function is refused however it is reached (`call_refusing`), an input changed in place is
+caught, and the learner's random generators are left as they were.
 The worked solutions are in notebooks/solutions/, and call the same checks.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import dis
 import functools
+import numbers
+import random
+import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 
 class Wrong(Exception):
@@ -32,23 +42,87 @@ class LearnersCodeRaised(Exception):
     in the check and is not caught.)"""
 
 
+class Verdict:
+    """What a check returns once answered: true when the answer is right. As a cell's last
+    value it shows nothing, since the check has printed its line already."""
+
+    def __init__(self, correct: bool) -> None:
+        self.correct = correct
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __repr__(self) -> str:
+        return "CORRECT" if self.correct else "WRONG"
+
+    def _ipython_display_(self) -> None:
+        """IPython's hook for an object that displays itself: here, as nothing."""
+
+
+CORRECT, WRONG = Verdict(True), Verdict(False)
+
+
 def is_placeholder(value: Any) -> bool:
     """`...` and None are what an unanswered cell holds (or returns)."""
     return value is ... or value is None
 
 
+def _has_empty_body(fn: Callable) -> bool:
+    """A function whose body is only `...` or `pass` (a docstring aside): the placeholder.
+    Its bytecode only returns None."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    steps = [(i.opname, i.argval) for i in dis.get_instructions(code)
+             if i.opname not in ("RESUME", "NOP")]
+    return steps in ([("LOAD_CONST", None), ("RETURN_VALUE", None)], [("RETURN_CONST", None)])
+
+
+_learner_running = contextvars.ContextVar("learner_running", default=False)
+
+
+def reference(fn: Callable) -> Callable:
+    """Mark a check's own solution: it refuses to run inside the learner's code, so passing it
+    (or a function that calls it) as the answer is not accepted."""
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        if _learner_running.get():
+            raise ReadyMade("that is the check's own reference answer; write your own")
+        return fn(*args, **kwargs)
+
+    return guarded
+
+
 def call(fn: Callable, *args, **kwargs):
-    """Call the learner's function; a `...` body (it returns None) means not answered yet."""
+    """Call the learner's function and hand back its result. A `...` body means not answered
+    yet; a body that returns None forgot its `return`; a tensor argument changed in place, or
+    a call of the check's own reference, makes the answer wrong."""
     if is_placeholder(fn):
         raise NotAnswered
     if not callable(fn):
         raise Wrong(f"expected a function, got {type(fn).__name__}")
+    name = getattr(fn, "__name__", "your function")
+    inputs = [(k, a, a.detach().clone()) for k, a in enumerate([*args, *kwargs.values()])
+              if isinstance(a, torch.Tensor)]
+    running = _learner_running.set(True)
     try:
         result = fn(*args, **kwargs)
+    except ReadyMade as e:
+        raise Wrong(str(e)) from None
     except Exception as e:
         raise LearnersCodeRaised(f"{type(e).__name__}: {e}") from e
-    if is_placeholder(result):
+    finally:
+        _learner_running.reset(running)
+    for k, given, before in inputs:
+        if not torch.equal(torch.nan_to_num(given.detach()), torch.nan_to_num(before)):
+            raise Wrong(f"{name} changed its input in place (argument {k + 1}, shape "
+                        f"{tuple(given.shape)}): the caller's tensor must come back as it went "
+                        "in. Work on a copy (x = x.clone()) or use an operation that returns a "
+                        "new tensor (masked_fill, not masked_fill_)")
+    if result is ... or (result is None and _has_empty_body(fn)):
         raise NotAnswered
+    if result is None:
+        raise Wrong(f"{name} returned None: does it end with `return ...` of its answer?")
     return result
 
 
@@ -56,43 +130,51 @@ class ReadyMade(Exception):
     """Raised by a torch function that an exercise asks the learner to write themselves."""
 
 
-# where a torch function can be reached from, and how the hint names it
-_TORCH_OWNERS = ((torch, "torch."), (torch.nn.functional, "F."),
-                 (torch.special, "torch.special."), (torch.Tensor, "Tensor."))
+class _Refusing(TorchFunctionMode):
+    """While active, any torch function or Tensor method named in `names` (however it was
+    reached: torch.softmax, F.softmax, x.softmax, nn.Softmax, an alias imported earlier) raises
+    ReadyMade. PyTorch routes every call with a tensor argument through the active mode."""
 
+    def __init__(self, names: tuple[str, ...], hint: str) -> None:
+        super().__init__()
+        # also torch._softmax and torch.special.softmax (named special_softmax)
+        self.names = {*names, *(f"_{name}" for name in names), *(f"special_{n}" for n in names)}
+        self.hint = hint
 
-@contextmanager
-def _refusing(names: tuple[str, ...], hint: str) -> Iterator[None]:
-    """Inside: every torch function in `names` (as torch.f, F.f, torch.special.f and the method
-    Tensor.f) raises ReadyMade; outside, even after an error, the originals are back."""
-    def refuse(label: str) -> Callable:
-        def refused(*args, **kwargs):
-            raise ReadyMade(f"{label} does the work for you: {hint}")
-        return refused
-
-    targets = [(owner, name, f"{prefix}{name}") for owner, prefix in _TORCH_OWNERS
-               for name in names if hasattr(owner, name)]
-    saved = [getattr(owner, name) for owner, name, _ in targets]
-    for owner, name, label in targets:
-        setattr(owner, name, refuse(label))
-    try:
-        yield
-    finally:
-        for (owner, name, _), original in zip(targets, saved, strict=True):
-            setattr(owner, name, original)
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        if name in self.names:
+            shown = name.removeprefix("special_").lstrip("_")
+            raise ReadyMade(f"{shown} does the work for you: {self.hint}")
+        return func(*args, **(kwargs or {}))
 
 
 def call_refusing(fn: Callable, *args, refuse: tuple[str, ...], hint: str, **kwargs):
     """`call(fn, ...)` with torch's own `refuse` functions switched off, so the learner's formula
     is what runs (e.g. refuse=("softmax",) for "write the softmax yourself"); calling one of
-    them makes the answer wrong, with the hint "torch.softmax does the work for you: <hint>"."""
-    with _refusing(refuse, hint):
-        try:
-            return call(fn, *args, **kwargs)
-        except LearnersCodeRaised as e:
-            if isinstance(e.__cause__, ReadyMade):
-                raise Wrong(str(e.__cause__)) from None
-            raise
+    them makes the answer wrong, with the hint "softmax does the work for you: <hint>"."""
+    with _Refusing(refuse, hint):
+        return call(fn, *args, **kwargs)
+
+
+def as_bool(got: Any, name: str) -> bool:
+    """The learner's yes/no answer: a bool, a NumPy bool or a one-element bool tensor."""
+    if isinstance(got, torch.Tensor) and got.numel() == 1 and got.dtype == torch.bool:
+        return bool(got)
+    numpy = sys.modules.get("numpy")
+    if isinstance(got, bool) or (numpy is not None and isinstance(got, numpy.bool_)):
+        return bool(got)
+    raise Wrong(f"{name} should return True or False, got {got!r}")
+
+
+def as_int(got: Any, name: str) -> int:
+    """The learner's whole number: an int, a NumPy integer or a one-element integer tensor."""
+    if isinstance(got, torch.Tensor) and got.numel() == 1 and not got.is_floating_point() \
+            and got.dtype != torch.bool:
+        return int(got)
+    if isinstance(got, numbers.Integral) and not isinstance(got, bool):
+        return int(got)
+    raise Wrong(f"{name} should return a whole number, got {got!r}")
 
 
 def require(condition: bool, hint: str) -> None:
@@ -101,32 +183,49 @@ def require(condition: bool, hint: str) -> None:
         raise Wrong(hint)
 
 
+@contextlib.contextmanager
+def _random_state_kept() -> Iterator[None]:
+    """Run a check without moving the learner's random generators (torch's, Python's, and
+    NumPy's if imported): the notebook's next random numbers are the ones it would have had."""
+    numpy = sys.modules.get("numpy")
+    python_state = random.getstate()
+    numpy_state = numpy.random.get_state() if numpy is not None else None
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            if numpy_state is not None:
+                numpy.random.set_state(numpy_state)
+
+
 def exercise(notebook: str, number: int) -> Callable:
     """Turn `check(answer, ...)` into a learner-facing check that prints one verdict line."""
     solutions = f"solutions/{notebook}_solutions.ipynb"
 
     def decorate(check: Callable) -> Callable:
         @functools.wraps(check)
-        def run(*args, **kwargs) -> bool | None:
+        def run(*args, **kwargs) -> Verdict | None:
             name = f"Exercise {number}"
             if args and is_placeholder(args[0]):
                 print(f"{name}: not answered yet. Write your answer in the cell above, then run "
                       f"this cell again (worked solution: {solutions}).")
                 return None
             try:
-                check(*args, **kwargs)
+                with _random_state_kept():
+                    check(*args, **kwargs)
             except NotAnswered:
                 print(f"{name}: not answered yet. Replace the `...` in the cell above, then run "
                       f"this cell again (worked solution: {solutions}).")
                 return None
             except Wrong as e:
                 print(f"{name}: not right yet. {e}")
-                return False
+                return WRONG
             except LearnersCodeRaised as e:  # shown as a hint, not a crash
                 print(f"{name}: your code raised {e}")
-                return False
+                return WRONG
             print(f"{name}: correct.")
-            return True
+            return CORRECT
 
         return run
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from exercises import NotAnswered, Wrong, call, exercise, is_placeholder, require
+from exercises import NotAnswered, Wrong, call, exercise, is_placeholder, reference, require
 from helpers import causal_mask, full_mask, prefix_lm_mask
 
 # the notebook's grammar: determiner animal sound ending ending .
@@ -102,6 +102,7 @@ def exercise_2(clm_fill, clm, encode) -> None:
 
 
 @torch.no_grad()
+@reference
 def _backward_p_correct(model, encode) -> dict[str, float]:
     """Mean probability a model gives the right word when it reads sentences right to left."""
     rev_next = list(reversed("the cat meows all day .".split()))  # the sentence that follows

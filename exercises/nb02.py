@@ -13,7 +13,7 @@ import random
 import torch
 from torch import nn
 
-from exercises import Wrong, call, exercise, require
+from exercises import Wrong, as_bool, as_int, call, exercise, reference, require
 from helpers import GPT, Block, GPTConfig, MultiHeadSelfAttention
 
 # one code point on each side of every boundary of UTF-8's 1-, 2-, 3- and 4-byte forms
@@ -41,8 +41,7 @@ def exercise_1(utf8_length) -> None:
     for cp in BOUNDARIES + _random_code_points(200):
         ch = chr(cp)
         got = call(utf8_length, _CodePointOnly(ch))
-        require(isinstance(got, int) and not isinstance(got, bool),
-                f"utf8_length should return an int, got {type(got).__name__}")
+        got = as_int(got, "utf8_length")
         want = len(ch.encode("utf-8"))
         require(got == want, f"U+{cp:04X} takes {want} byte(s) in UTF-8, your function says "
                 f"{got}; look at which side of the boundaries (U+0080, U+0800, U+10000) it is")
@@ -111,6 +110,7 @@ def _prefix_average(x: torch.Tensor) -> torch.Tensor:
     return x.cumsum(dim=1) / counts
 
 
+@reference
 def _last_unchanged(layer, x: torch.Tensor, order: torch.Tensor) -> bool:
     with torch.no_grad():
         return torch.allclose(layer(x)[:, -1], layer(x[:, order])[:, -1], atol=1e-5)
@@ -141,10 +141,7 @@ def exercise_3(last_position_unchanged) -> None:
         for order_name, order in orders.items():
             with torch.no_grad():
                 got = call(last_position_unchanged, layer, x.clone(), order.clone())
-            if isinstance(got, torch.Tensor) and got.numel() == 1:
-                got = bool(got)
-            require(isinstance(got, bool), "last_position_unchanged should return True or "
-                    f"False, got {type(got).__name__}")
+            got = as_bool(got, "last_position_unchanged")
             want = _last_unchanged(layer, x, order)
             if got == want:
                 continue

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from exercises import NotAnswered, Wrong, call, exercise, is_placeholder, require
+from exercises import NotAnswered, Wrong, as_bool, call, exercise, is_placeholder, reference, require
 from helpers import (
     GPT,
     GPTConfig,
@@ -107,10 +107,7 @@ def exercise_2(chunked_mask, is_causal) -> None:
         raise NotAnswered  # the mask is done, is_causal not yet
     for name, mask, what, want in _causality_cases(chunked_mask):
         got = call(is_causal, mask.clone())
-        if isinstance(got, torch.Tensor) and got.numel() == 1 and got.dtype == torch.bool:
-            got = bool(got)  # a one-element bool tensor works in an `if` as well
-        require(isinstance(got, bool), f"is_causal should return True or False, got "
-                f"{type(got).__name__}")
+        got = as_bool(got, "is_causal")  # a one-element bool tensor works in an `if` as well
         if got == want:
             continue
         verdict = "is" if want else "is not"
@@ -135,6 +132,7 @@ class _Recorder:
     forward = __call__
 
 
+@reference
 def _prefix_logits(model: GPT, ids: torch.Tensor) -> torch.Tensor:
     """The expected answer: each prefix run alone, its last position kept: (B, T, V)."""
     with torch.no_grad():
@@ -175,6 +173,7 @@ def exercise_3(logits_of_prefixes) -> None:
                 f"with lengths {spy.lengths}")
 
 
+@reference
 def _batch_mask(attention_mask: torch.Tensor) -> torch.Tensor:
     """The rule, cell by cell: (j <= i and key j is a real token) or j == i."""
     B, T = attention_mask.shape

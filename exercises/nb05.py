@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from exercises import Wrong, call, exercise, require
+from exercises import Wrong, as_int, call, exercise, require
 from helpers import MultiHeadSelfAttention
 
 
@@ -84,8 +84,7 @@ def exercise_3(attention_parameters: Callable) -> None:
         with torch.device("meta"):  # shapes only: no memory, no random numbers
             expected = sum(p.numel() for p in MultiHeadSelfAttention(n_embd, n_head).parameters())
         got = call(attention_parameters, n_embd, n_head)
-        require(isinstance(got, int) and not isinstance(got, bool),
-                f"return an int, got {type(got).__name__}")
+        got = as_int(got, "attention_parameters")
         if got != expected and got == 4 * n_embd**2:
             raise Wrong("close: the weights are right, but nn.Linear has a bias too")
         require(got == expected,

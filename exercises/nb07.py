@@ -11,7 +11,7 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from exercises import Wrong, call, exercise, require
+from exercises import Wrong, call, exercise, reference, require
 from helpers import GPT, GPTConfig, sequence_logprob
 
 # (vocab_size, n_positions, n_embd, n_layer): GPT-2's four sizes, the shipped model, odd ones
@@ -21,6 +21,7 @@ SHAPES = [
 ]
 
 
+@reference
 def _count_on_meta(vocab_size: int, n_positions: int, n_embd: int, n_layer: int) -> int:
     """The parameters of helpers.GPT of this shape, built on the meta device (no memory)."""
     with torch.device("meta"):
@@ -64,6 +65,7 @@ def _random_gpt(seed: int, causal: bool = True, **sizes) -> GPT:
     return model
 
 
+@reference
 def _hidden(model: GPT, idx: torch.Tensor, positions: bool = True, final_norm: bool = True):
     """The last hidden states (B, T, C), with or without wpe and ln_f (for the hints)."""
     x = model.wte(idx)

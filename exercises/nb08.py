@@ -7,22 +7,11 @@ answer (with `helpers`' filters, or by trying every sequence), so a hard-coded a
 from __future__ import annotations
 
 import itertools
-import numbers
 
 import torch
 
-from exercises import Wrong, call, exercise, require
+from exercises import Wrong, as_int, call, exercise, reference, require
 from helpers import GPT, GPTConfig, beam_search, generate, sequence_logprob, top_p_filter
-
-
-def _as_int(got, name: str) -> int:
-    if isinstance(got, torch.Tensor):
-        require(got.numel() == 1, f"{name} should return one token id, got shape {tuple(got.shape)}")
-        require(not got.is_floating_point(), f"{name} should return a whole number, got {got}")
-        got = got.item()
-    require(isinstance(got, numbers.Integral) and not isinstance(got, bool),
-            f"{name} should return a whole number, got {got!r}")
-    return int(got)
 
 
 def _random_probs(g: torch.Generator, V: int, zeros: int = 0) -> torch.Tensor:
@@ -44,7 +33,7 @@ def exercise_1(pick) -> None:
         edges = probs.cumsum(0)[:-1].tolist()  # u exactly on a boundary between two slices
         cases += [(probs, u) for u in torch.rand(20, generator=g).tolist() + edges]
     for probs, u in cases:
-        got = _as_int(call(pick, probs.clone(), u), "pick")
+        got = as_int(call(pick, probs.clone(), u), "pick")
         want = int(torch.searchsorted(probs.cumsum(0), torch.tensor(u, dtype=torch.float64),
                                       right=True).clamp(max=probs.numel() - 1))
         if got == want:
@@ -65,7 +54,7 @@ def exercise_2(nucleus_size) -> None:
     for V, zeros in ((6, 0), (20, 3), (65, 10), (1, 0)):
         probs = _random_probs(g, V, zeros)
         for p in torch.rand(8, generator=g).tolist():
-            got = _as_int(call(nucleus_size, probs.clone(), p), "nucleus_size")
+            got = as_int(call(nucleus_size, probs.clone(), p), "nucleus_size")
             kept = top_p_filter(probs.log(), p) > float("-inf")
             want = int(kept.sum())
             if got == want:
@@ -120,6 +109,7 @@ def _tiny_gpt(seed: int, vocab_size: int) -> GPT:
     return model
 
 
+@reference
 def _exhaustive(model: GPT, idx: torch.Tensor, n: int) -> torch.Tensor:
     """The joint log-probability of every continuation of n tokens: (V ** n,), in the order of
     itertools.product(range(V), repeat=n)."""

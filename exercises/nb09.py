@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from exercises import Wrong, call, call_refusing, exercise, require
+from exercises import Wrong, call, call_refusing, exercise, reference, require
 from helpers.data import get_batch
 from helpers.train import TrainConfig
 
@@ -88,6 +88,7 @@ def exercise_2(cross_entropy) -> None:
                     "of -log softmax(logits)[target]")
 
 
+@reference
 def _linear_lr(it: int, c: TrainConfig) -> float:
     if it < c.warmup_iters:
         return c.learning_rate * (it + 1) / c.warmup_iters
@@ -131,6 +132,7 @@ def exercise_3(linear_schedule) -> None:
                         "max_iters)")
 
 
+@reference
 def _reference_adamw(p0, grads, lr, beta1, beta2, eps, weight_decay) -> list[torch.Tensor]:
     """torch.optim.AdamW's weights after each of the given gradients."""
     p = torch.nn.Parameter(p0.clone())

@@ -138,6 +138,9 @@ def exercise_3(greedy_with_cache) -> None:
             require(cached[:1] == [T], f"the right tokens, but the model never read the prompt "
                     f"into a cache (calls: {spy.calls}, as (tokens, with a cache)). Start "
                     "with model(idx, kv_cache=cache) on the whole prompt")
+            require(len(cached) == len(spy.calls), "the right tokens, but some calls ran the "
+                    f"model without the cache (calls: {spy.calls}, as (tokens, with a cache)): "
+                    "every step should read the cache and feed only the newest token")
             require(len(cached) >= n - 1 and set(cached[1:]) <= {1}, "the right tokens, but "
                     f"after the prompt the model was run on {sorted(set(cached[1:]))} tokens "
                     "at a time; with the cache, each step needs only the newest token")

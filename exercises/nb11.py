@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from exercises import Wrong, call, exercise, require
+from exercises import Wrong, call, exercise, reference, require
 from helpers import GPT, GPTConfig, causal_mask
 
 
@@ -31,6 +31,7 @@ def _per_head(result, H: int, name: str) -> torch.Tensor:
     return result.detach().double()
 
 
+@reference
 def _entropy(attention: torch.Tensor) -> torch.Tensor:
     """The expected answer: -sum a ln a over keys (0 ln 0 = 0), mean over batch and queries."""
     return torch.special.entr(attention).sum(-1).mean(dim=(0, 2))
@@ -63,6 +64,7 @@ def exercise_1(attention_entropy) -> None:
                     "for query i")
 
 
+@reference
 def _induction_share(attention: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """The expected answer: the weight on keys whose previous token is the query's token."""
     B, T = idx.shape
@@ -109,6 +111,7 @@ def exercise_2(induction_share) -> None:
                     "token should give 1.0 (head 0 of the check's weights does)")
 
 
+@reference
 def _loss_without_head(model: GPT, idx: torch.Tensor, layer: int, head: int) -> float:
     """The expected answer: zero head `head`'s slice of c_proj's input in block `layer`."""
     hd = model.config.head_dim

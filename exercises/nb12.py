@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from exercises import Wrong, call, exercise, require
+from exercises import Wrong, call, exercise, reference, require
 from helpers import GPT, GPTConfig, music
 
 # --- exercise 1: a reading-comprehension prompt ------------------------------------------
@@ -25,6 +25,7 @@ QA_CASES = (
 )
 
 
+@reference
 def _qa_expected(document: str, history, question: str) -> str:
     turns = "".join(f"Q: {q}\nA: {a}\n" for q, a in history)
     return f"{document}\n\n{turns}Q: {question}\nA:"
@@ -60,6 +61,7 @@ def exercise_1(qa_prompt: Callable) -> None:
 # --- exercise 2: fine-tune only the top of the model ---------------------------------------
 
 
+@reference
 def _trainable_names(model: GPT, n_layer: int, n: int) -> set[str]:
     top = tuple(f"h.{i}." for i in range(n_layer - n, n_layer))
     return {name for name, _ in model.named_parameters()
@@ -136,6 +138,7 @@ def exercise_3(sine_tone: Callable) -> None:
 # --- exercise 4: transposing a melody's tokens ---------------------------------------------
 
 
+@reference
 def _transposed(tokens: list[str], semitones: int) -> list[str]:
     out = []
     for token in tokens:

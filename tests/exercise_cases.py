@@ -132,8 +132,10 @@ def _cases_00() -> Iterator[Case]:
         W(lambda m: len(list(m.parameters())), "number of parameter tensors"),  # tensors, not numbers
         W(lambda m: sum(p.numel() for p in m.parameters() if p.dim() > 1), "biases"),
         W(lambda m: m.num_parameters(), "raised AttributeError"),  # only GPT has that method
-        W(lambda m: torch.tensor(nb00.count_parameters(m))),  # not an int
         W(lambda m: sum(p.shape[0] for p in m.parameters())),
+    ], right=[
+        R(lambda m: torch.tensor(sum(p.numel() for p in m.parameters()))),  # a 0-d int tensor
+        R(lambda m: np.int64(sum(p.numel() for p in m.parameters()))),  # a NumPy integer
     ])
     yield Case("00", 2, "unknown_characters", given=("tokenizer",), wrong=[
         # "anything not ASCII": misses the digits and symbols Shakespeare never used
@@ -804,6 +806,17 @@ def _cases_10() -> Iterator[Case]:
             logits = model(nxt, kv_cache=cache)
         return out
 
+    def dummy_cached_calls(model, idx, n):
+        """Decodes without the cache, and makes the cached calls a spy expects on the side."""
+        cache = model.new_kv_cache(idx.size(0))
+        model(idx, kv_cache=cache)
+        out = idx
+        for _ in range(n):
+            nxt = model(out)[:, -1].argmax(-1, keepdim=True)
+            out = torch.cat([out, nxt], dim=1)
+            model(nxt, kv_cache=cache)
+        return out
+
     yield Case("10", 3, "greedy_with_cache", right=[
         R(later(lambda: nb10.greedy_any_length)),  # exercise 4's answer does both
     ], wrong=[
@@ -812,6 +825,7 @@ def _cases_10() -> Iterator[Case]:
         W(whole_sequence_with_cache),
         W(first_position),
         W(lambda model, idx, n: idx, "shape"),  # nothing generated
+        W(dummy_cached_calls, "without the cache"),
     ])
 
     def rolled_cache(model, idx, n):

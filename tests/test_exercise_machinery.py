@@ -4,7 +4,7 @@ import json
 
 import torch
 
-from exercises import call, call_refusing, exercise, require
+from exercises import CORRECT, WRONG, as_bool, as_int, call, call_refusing, exercise, reference, require
 from tools.nbval_numbers import numbers_agree
 
 
@@ -22,11 +22,11 @@ def test_a_check_says_not_answered_right_or_wrong(capsys):
         ...
 
     assert _check_square(stub) is None  # a function whose body is still `...`
-    assert _check_square(lambda x: x * x) is True
+    assert _check_square(lambda x: x * x) is CORRECT
     assert capsys.readouterr().out.strip().endswith("Exercise 1: correct.")
-    assert _check_square(lambda x: 4) is False  # right for 2 only: a hard-coded answer fails
+    assert _check_square(lambda x: 4) is WRONG  # right for 2 only: a hard-coded answer fails
     assert "not right yet. square(3) should be 3·3" in capsys.readouterr().out
-    assert _check_square(lambda x: x.nope) is False  # the learner's error is a hint, not a crash
+    assert _check_square(lambda x: x.nope) is WRONG  # the learner's error is a hint, not a crash
     assert "your code raised AttributeError" in capsys.readouterr().out
 
     @exercise("99", 2)
@@ -50,14 +50,14 @@ def _check_own_softmax(fn):
 
 def test_a_check_can_refuse_torch_s_own_functions_and_puts_them_back(capsys):
     original = torch.softmax, torch.nn.functional.softmax, torch.Tensor.softmax
-    assert _check_own_softmax(lambda s: s.exp() / s.exp().sum()) is True
+    assert _check_own_softmax(lambda s: s.exp() / s.exp().sum()) is CORRECT
     for ready_made in (lambda s: torch.softmax(s, 0), lambda s: s.softmax(0),
                        lambda s: torch.nn.functional.softmax(s, dim=0),
                        lambda s: (s - torch.logsumexp(s, 0)).exp()):
         capsys.readouterr()
-        assert _check_own_softmax(ready_made) is False
+        assert _check_own_softmax(ready_made) is WRONG
         assert "does the work for you: use exp and a sum" in capsys.readouterr().out
-    assert _check_own_softmax(lambda s: s.nope) is False  # other errors stay the learner's
+    assert _check_own_softmax(lambda s: s.nope) is WRONG  # other errors stay the learner's
     assert "your code raised AttributeError" in capsys.readouterr().out
     assert (torch.softmax, torch.nn.functional.softmax, torch.Tensor.softmax) == original
     assert torch.allclose(torch.tensor([0.0, 0.0]).softmax(0), torch.tensor([0.5, 0.5]))
@@ -123,3 +123,104 @@ def test_nbval_cells_compare_printed_numbers_by_the_rule():
     assert cell.sanitize("loss -3.6643 at 0x7f00") == cell.sanitize("loss -3.6644 at 0x7f00")
     assert cell.sanitize("loss -3.664") != cell.sanitize("loss -3.667")
     assert Cell().sanitize("loss -3.6643") != Cell().sanitize("loss -3.6644")  # without: exact
+
+
+# --- the kinds of weakness a check must not have (each test fails without its defence) -------
+
+
+@exercise("99", 4)
+def _check_normalise(fn):
+    x = torch.tensor([1.0, 3.0, 4.0])
+    require(torch.allclose(call(fn, x), x / x.sum()), "divide by the sum")
+
+
+def test_an_answer_that_changes_its_input_in_place_is_caught(capsys):
+    assert _check_normalise(lambda x: x / x.sum()) is CORRECT
+    assert _check_normalise(lambda x: x.div_(x.sum())) is WRONG  # right values, input spoiled
+    assert "changed its input in place (argument 1" in capsys.readouterr().out
+
+
+def test_a_forbidden_function_is_refused_however_it_was_reached(capsys):
+    from torch.nn.functional import softmax as imported_before  # bound before the check runs
+
+    for ready_made in (lambda s: imported_before(s, 0), lambda s: torch.special.softmax(s, 0),
+                       lambda s: torch._softmax(s, 0, False)):
+        capsys.readouterr()
+        assert _check_own_softmax(ready_made) is WRONG
+        assert "softmax does the work for you" in capsys.readouterr().out
+    assert torch.allclose(imported_before(torch.zeros(2), 0), torch.tensor([0.5, 0.5]))
+
+
+@reference
+def _squared(x):
+    return x * x
+
+
+def test_a_check_s_own_reference_is_no_answer(capsys):
+    assert _squared(3) == 9  # the check itself may call it
+    for borrowed in (_squared, lambda x: _squared(x) + 0):
+        capsys.readouterr()
+        assert _check_square(borrowed) is WRONG
+        assert "the check's own reference answer" in capsys.readouterr().out
+
+
+@exercise("99", 5)
+def _check_is_even(fn):
+    for n in (2, 3, 10):
+        require(as_bool(call(fn, n), "is_even") == (n % 2 == 0), f"{n}")
+
+
+@exercise("99", 6)
+def _check_count(fn):
+    require(as_int(call(fn, [1, 2, 3]), "count") == 3, "three items")
+
+
+def test_a_right_answer_is_not_rejected_for_its_type():
+    import numpy as np
+
+    assert _check_is_even(lambda n: np.bool_(n % 2 == 0)) is CORRECT
+    assert _check_is_even(lambda n: torch.tensor(n % 2 == 0)) is CORRECT
+    assert _check_count(lambda xs: np.int64(len(xs))) is CORRECT
+    assert _check_count(lambda xs: torch.tensor(len(xs))) is CORRECT
+    assert _check_count(lambda xs: float(len(xs))) is WRONG  # 3.0 is not a count
+    assert _check_is_even(lambda n: n % 2) is WRONG  # 0/1 is not True/False
+
+
+def test_a_function_that_forgets_return_is_told_so(capsys):
+    def forgot(x):
+        x * x  # noqa: B018  (computed, never returned)
+
+    def placeholder(x):
+        """Square x."""
+        ...
+
+    assert _check_square(forgot) is WRONG
+    out = capsys.readouterr().out
+    assert "forgot returned None" in out and "`return" in out
+    assert _check_square(placeholder) is None
+    assert "not answered yet" in capsys.readouterr().out
+
+
+def test_a_check_leaves_the_random_generators_as_it_found_them():
+    import random
+
+    import numpy as np
+
+    def noisy(x):
+        torch.rand(5), random.random(), np.random.rand()  # the learner's code draws numbers
+        return x * x
+
+    torch.manual_seed(7), random.seed(7), np.random.seed(7)
+    expected = torch.rand(2), random.random(), np.random.rand()
+    torch.manual_seed(7), random.seed(7), np.random.seed(7)
+    assert _check_square(noisy) is CORRECT
+    after = torch.rand(2), random.random(), np.random.rand()
+    assert torch.equal(after[0], expected[0]) and after[1:] == expected[1:]
+
+
+def test_a_verdict_shows_nothing_as_a_cell_s_value():
+    from IPython.core.formatters import DisplayFormatter
+
+    assert bool(CORRECT) and not bool(WRONG)
+    assert DisplayFormatter().format(CORRECT) == ({}, {})  # no stray "True" under the cell
+    assert DisplayFormatter().format(True)[0]  # what a bool would show

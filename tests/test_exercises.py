@@ -9,14 +9,13 @@ fixture; autograd, the default dtype, the thread count, the print options, the r
 the working folder are put back afterwards.
 
 Per row of the table:
-- the worked solution passes (True, "correct."), in pytest's default torch state and again in
+- the worked solution passes (CORRECT, "correct."), leaving the random state as it was, in pytest's default torch state and again in
   the state the notebook leaves (no autograd in 05-08, 10, 11; float64 in 03, 04);
 - every placeholder is "not answered yet" (None): `...` in place of each answer, and a function
   whose body is `...` in place of each answer that is a function;
-- every wrong answer is rejected (False), with its hint in the printed line;
+- every wrong answer is rejected (WRONG), with its hint in the printed line;
 - every other right answer passes.
-After every check call, torch's functions are the originals (a check may refuse some while it
-runs, see exercises.ReadyMade).
+After every check call, torch's functions are the originals.
 """
 
 from __future__ import annotations
@@ -39,10 +38,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from exercises import CORRECT, WRONG
+
 from exercise_cases import CASES, NOTEBOOKS, SOLUTIONS, Answer, Case, Later
 
 SOLUTIONS_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
-LEAVE_THE_RANDOM_STATE_ALONE = ("02", "03")  # as those modules promise the notebooks
 
 
 # --- running a solutions notebook ----------------------------------------------------------
@@ -228,7 +228,7 @@ def placeholder_calls(answers: list[Any]) -> list[list[Any]]:
 
 
 BY_CASE = [pytest.param(case, id=case.id) for case in CASES]
-WRONG = [pytest.param(case, i, id=f"{case.id}-wrong{i + 1}") for case in CASES
+WRONG_ANSWERS = [pytest.param(case, i, id=f"{case.id}-wrong{i + 1}") for case in CASES
          for i in range(len(case.wrong))]
 RIGHT = [pytest.param(case, i, id=f"{case.id}-right{i + 1}") for case in CASES
          for i in range(len(case.right))]
@@ -259,11 +259,10 @@ def test_the_worked_solution_passes(case, solutions, capsys):
     for state in dict.fromkeys([TorchState.now(), nb.state]):  # pytest's, the notebook's if other
         with state.applied():
             result, out = verdict(case, args, capsys)
-        assert result is True, f"{case.id} with {state}: the check printed {out!r}"
+        assert result is CORRECT, f"{case.id} with {state}: the check printed {out!r}"
         assert out == f"Exercise {case.number}: correct.\n"
-        if case.notebook in LEAVE_THE_RANDOM_STATE_ALONE:
-            assert torch.equal(torch.rand(3), next_numbers), "the check moved the random state"
-            torch.manual_seed(123)
+        assert torch.equal(torch.rand(3), next_numbers), "the check moved the random state"
+        torch.manual_seed(123)
 
 
 @pytest.mark.parametrize("case", BY_CASE)
@@ -277,14 +276,14 @@ def test_placeholders_are_not_answered_yet(case, solutions, capsys):
         assert f"Exercise {case.number}: not answered yet" in out
 
 
-@pytest.mark.parametrize(("case", "index"), WRONG)
+@pytest.mark.parametrize(("case", "index"), WRONG_ANSWERS)
 def test_a_wrong_answer_is_rejected(case, index, solutions, capsys):
     answer = case.wrong[index]
     args = arguments(solutions(case.notebook), case, answer)
     with case.under():
         result, out = verdict(case, args, capsys)
     where = described(case, "wrong", index, answer)
-    assert result is False, f"{where}: the check returned {result!r} and printed {out!r}"
+    assert result is WRONG, f"{where}: the check returned {result!r} and printed {out!r}"
     assert answer.hint is None or answer.hint in out, f"{where}: no {answer.hint!r} in {out!r}"
     assert answer.absent is None or answer.absent not in out, f"{where}: {answer.absent!r} in {out!r}"
 
@@ -295,7 +294,7 @@ def test_another_right_answer_passes(case, index, solutions, capsys):
     args = arguments(solutions(case.notebook), case, answer)
     with case.under():
         result, out = verdict(case, args, capsys)
-    assert result is True, f"{described(case, 'right', index, answer)}: the check printed {out!r}"
+    assert result is CORRECT, f"{described(case, 'right', index, answer)}: the check printed {out!r}"
 
 
 # --- what does not fit the table -----------------------------------------------------------
@@ -304,8 +303,8 @@ def test_another_right_answer_passes(case, index, solutions, capsys):
 def test_torch_s_own_functions_work_again_after_a_check_refused_them():
     from exercises import nb03, nb09
 
-    assert nb03.exercise_2(lambda s: torch.softmax(s, dim=0)) is False
-    assert nb09.exercise_2(lambda lg, t: F.cross_entropy(lg.flatten(0, 1), t.flatten())) is False
+    assert nb03.exercise_2(lambda s: torch.softmax(s, dim=0)) is WRONG
+    assert nb09.exercise_2(lambda lg, t: F.cross_entropy(lg.flatten(0, 1), t.flatten())) is WRONG
     assert torch.allclose(torch.softmax(torch.zeros(2), dim=0), torch.full((2,), 0.5))
     assert torch.allclose(torch.zeros(2).softmax(0), torch.full((2,), 0.5))
     assert torch.allclose(torch.log_softmax(torch.zeros(2), 0).exp(), torch.full((2,), 0.5))
@@ -321,11 +320,11 @@ def test_nb04_checks_under_float64_default(solutions):
 
     nb = solutions("04")
     with TorchState(torch.is_grad_enabled(), torch.float64).applied():
-        assert check.exercise_1(*nb.values(("strict_past_mask",))) is True
-        assert check.exercise_2(*nb.values(("chunked_mask", "is_causal"))) is True
-        assert check.exercise_3(*nb.values(("logits_of_prefixes",))) is True
-        assert check.exercise_3(lambda model, ids: model(ids)) is False
-        assert check.exercise_4(*nb.values(("batch_mask",))) is True
+        assert check.exercise_1(*nb.values(("strict_past_mask",))) is CORRECT
+        assert check.exercise_2(*nb.values(("chunked_mask", "is_causal"))) is CORRECT
+        assert check.exercise_3(*nb.values(("logits_of_prefixes",))) is CORRECT
+        assert check.exercise_3(lambda model, ids: model(ids)) is WRONG
+        assert check.exercise_4(*nb.values(("batch_mask",))) is CORRECT
 
 
 def test_nb08_exercise_4_cases_are_ones_where_greedy_and_beam_search_miss_the_best_sequence():
