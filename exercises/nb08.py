@@ -50,6 +50,15 @@ def exercise_1(pick) -> None:
 @exercise("08", 2)
 def exercise_2(nucleus_size) -> None:
     """nucleus_size(probs, p): how many tokens top-p keeps, the fewest whose mass is >= p."""
+    # powers of two add up exactly: p equal to the mass of the top 1, 2, 3 tokens
+    halves = torch.tensor([0.125, 0.5, 0.0625, 0.25, 0.0625], dtype=torch.float64)
+    for p, want in ((0.5, 1), (0.75, 2), (0.875, 3), (1.0, 5)):
+        got = as_int(call(nucleus_size, halves, p), "nucleus_size")
+        require(got != want - 1, f"for p = {p} you keep one token too few: keep tokens until "
+                "their mass reaches p, including the one that crosses it")
+        require(got == want, f"for probabilities {halves.tolist()} and p = {p} top-p keeps "
+                f"{want}: their mass reaches p exactly there, and a mass equal to p is enough "
+                "(stop as soon as the mass is >= p)")
     g = torch.Generator().manual_seed(2)
     for V, zeros in ((6, 0), (20, 3), (65, 10), (1, 0)):
         probs = _random_probs(g, V, zeros)

@@ -625,6 +625,9 @@ def _cases_08() -> Iterator[Case]:
         W(unsorted),
         W(lambda probs, p: int((probs >= p).sum())),
         W(lambda probs, p: 5),
+        # stops only once the mass passes p: one too many where it equals p exactly
+        W(lambda probs, p: int((probs.sort(descending=True).values.cumsum(0) - probs.sort(
+            descending=True).values <= p).sum().clamp(max=probs.numel())), "exactly"),
     ])
 
     def probabilities(logits, min_p):
