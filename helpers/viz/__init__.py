@@ -19,6 +19,18 @@ from helpers.viz.charts import (
     plot_timings,
     plot_token_times,
 )
+from helpers.viz.diagrams import (
+    LABELS,
+    diagram_decoder_block,
+    diagram_gpt2,
+    diagram_heads,
+    diagram_induction,
+    diagram_kv_cache,
+    diagram_masked_attention,
+    diagram_objectives,
+    diagram_qkv,
+    diagram_sampling,
+)
 from helpers.viz.heatmap import plot_attention
 from helpers.viz.masks import (
     mask_legend_handles,
@@ -56,4 +68,7 @@ __all__ = [
     "plot_beam_tree", "plot_distribution", "plot_kv_cache_memory", "plot_loss",
     "plot_lr_schedule", "plot_query_attention", "plot_temperature_comparison", "plot_timings",
     "plot_token_times", "plot_piano_roll",
+    "LABELS", "diagram_objectives", "diagram_qkv", "diagram_masked_attention", "diagram_heads",
+    "diagram_decoder_block", "diagram_gpt2", "diagram_sampling", "diagram_kv_cache",
+    "diagram_induction",
 ]
