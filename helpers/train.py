@@ -154,10 +154,11 @@ def train(
     """Train `model` on batches of train_data; return the state with its loss history.
 
     batch_fn makes (inputs, targets) and loss_fn scores the model's logits against the targets:
-    next-token prediction by default. Every eval_interval steps the train and validation losses
-    are estimated and recorded; every checkpoint_interval steps (and at the end) a checkpoint
-    goes to out_dir. With resume=True the run continues from out_dir's checkpoint: weights,
-    optimizer, step, history. The model's train/eval mode is restored when this returns or raises.
+    next-token prediction by default. The train and validation losses are estimated and
+    recorded before the first step (step 0) and every eval_interval steps after; every
+    checkpoint_interval steps (and at the end) a checkpoint goes to out_dir. With resume=True
+    the run continues from out_dir's checkpoint: weights, optimizer, step, history. The
+    model's train/eval mode is restored when this returns or raises.
 
     Under `torchrun` every process draws the same global batch and trains on its own shard of
     it (`DistributedDataParallel` averages the gradients), so N processes compute what one
@@ -203,6 +204,9 @@ def train(
     bar = tqdm(range(state.step, config.max_iters), initial=state.step, total=config.max_iters,
                desc="training", disable=not progress or not main_process or _tqdm_disabled())
     try:
+        if main_process and state.step == 0 and not state.history:  # the loss before step 1:
+            state.history.append({"step": 0, "train_loss": estimate(train_data),  # about ln V
+                                  "val_loss": estimate(val_data), "time": 0.0})  # from random
         for it in bar:
             for group in optimizer.param_groups:
                 group["lr"] = config.lr_at(it)

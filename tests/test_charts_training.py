@@ -76,17 +76,18 @@ def test_token_times_draw_one_line_per_series_against_the_length():
 
 def test_kv_cache_memory_follows_the_formula_and_the_cache_itself():
     configs = {"shipped model": SHIPPED, "GPT-2 small": GPTConfig()}
-    ax = _render(plot_kv_cache_memory(configs)).axes[0]
-    assert ax.get_yscale() == "log"
-    lines = ax.get_lines()
-    assert len(lines) == 4  # all layers and one layer, per model
-    for (name, c), total, one in zip(configs.items(), lines[::2], lines[1::2], strict=True):
+    fig = _render(plot_kv_cache_memory(configs))
+    assert len(fig.axes) == 2  # one panel per model
+    for ax, (name, c) in zip(fig.axes, configs.items(), strict=True):
+        assert ax.get_yscale() == "linear" and ax.get_ylim()[0] == 0  # a straight line from 0
+        total, one = ax.get_lines()  # all layers and one layer
         cache = KVCache(c.n_layer, 1, c.n_head, c.n_positions, c.head_dim)
         assert total.get_xdata()[-1] == c.n_positions
         assert total.get_ydata()[-1] == pytest.approx(cache.memory_bytes() / 1e6)
         assert one.get_ydata()[-1] == pytest.approx(cache.memory_bytes() / 1e6 / c.n_layer)
-        assert total.get_label() == f"{name}: all {c.n_layer} layers"
-    assert sorted(t.get_text() for t in ax.texts) == ["1.18 MB", "75.5 MB"]
+        assert total.get_label() == f"all {c.n_layer} layers" and ax.get_title() == name
+    assert [t.get_text().split(" at")[0] for ax in fig.axes for t in ax.texts] == ["1.18 MB",
+                                                                                  "75.5 MB"]
     twice = plot_kv_cache_memory({"x": SHIPPED}, batch_size=2, bytes_per_value=2).axes[0]
     assert twice.get_lines()[0].get_ydata()[-1] == pytest.approx(2 * 6 * 128 * 192 * 2 * 2 / 1e6)
     with pytest.raises(ValueError, match="configs"):

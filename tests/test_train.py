@@ -21,7 +21,7 @@ def test_loss_starts_near_ln_vocab_and_goes_down(corpus, tmp_path):
     cfg = TrainConfig(max_iters=150, batch_size=16, seq_len=32, eval_interval=50,
                       eval_iters=4, warmup_iters=10, learning_rate=3e-3)
     state = train(model, train_data, val_data, cfg, progress=False)
-    assert [h["step"] for h in state.history] == [50, 100, 150]
+    assert [h["step"] for h in state.history] == [0, 50, 100, 150]
     end = loss_on_whole_text(model, val_data[:2000], 32)
     assert end < start - 1.0
 
@@ -67,7 +67,7 @@ def test_an_interrupted_run_resumes_to_the_same_weights(corpus, tmp_path):
     resumed = tiny_model(tok.vocab_size)
     final = train(resumed, train_data, val_data, cfg, tmp_path / "run", tok, resume=True,
                   progress=False)
-    assert final.step == 40 and [h["step"] for h in final.history] == [20, 40]
+    assert final.step == 40 and [h["step"] for h in final.history] == [0, 20, 40]
     for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items(), strict=True):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=0, msg=name)
 
@@ -100,7 +100,8 @@ def test_train_takes_a_masked_lm_batch_and_loss(corpus):
                       warmup_iters=10, learning_rate=3e-3)
     state = train(model, train_data, val_data, cfg, progress=False, batch_fn=batches,
                   loss_fn=masked_lm_loss)
-    first, last = state.history[0]["val_loss"], state.history[-1]["val_loss"]
+    start, first, last = (h["val_loss"] for h in state.history)  # steps 0, 60, 120
+    assert start == pytest.approx(math.log(V), abs=0.3)  # random weights: about ln V
     assert first < math.log(V) and last < first  # it learns to fill in the blanks
     x, y = batches(val_data, 32, 4, torch.Generator().manual_seed(0))
     assert (y != -100).any() and (x == V - 1).any()

@@ -160,9 +160,15 @@ def test_long_sequences_keep_token_labels_and_tiny_weights_are_not_zero():
     fig = _render(plot_attention_heads(attn, tokens, layer=0, ncols=3))
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels and labels[0] == "a" and len(labels) < 30  # every k-th token, not none
+    stride = 30 // len(labels)
+    assert f"every {stride}{'nd' if stride == 2 else 'rd' if stride == 3 else 'th'} token" \
+        in fig.get_supxlabel()  # and the figure says so
     w = torch.tensor([[0.996, 0.004], [0.0, 1.0]])
     texts = _texts(_render(plot_attention(w)).axes[0])
     assert texts == ["1.00", "<.01", "0", "1.00"]
+    from helpers.viz.style import _fmt
+
+    assert [_fmt(v, 1) for v in (-0.03, 0.03, -0.0, -0.3)] == [">−.1", "<.1", "0", "-.3"]
 
 
 def _pixels(png: bytes):

@@ -319,31 +319,30 @@ def plot_token_times(lengths: Sequence[int], times: dict[str, Sequence[float]], 
 
 @styled
 def plot_kv_cache_memory(configs: dict, batch_size: int = 1, bytes_per_value: int = 4,
-                         title: str = "KV cache memory", ax=None):
+                         title: str = "KV cache memory"):
     """KV cache size against the tokens stored, up to each model's context: 2 (keys, values) x
-    n_layer x tokens x n_embd x bytes_per_value x batch_size per {name: config}, solid for all
-    layers, dotted for one; a log scale fits models of very different sizes."""
+    n_layer x tokens x n_embd x bytes_per_value x batch_size, one panel per {name: config},
+    solid for all layers, dotted for one. Linear axes from 0, so the growth looks like what it
+    is, a straight line; each model its own panel, since their sizes differ a hundredfold."""
     if not configs:
         raise ValueError("configs is empty: give at least one {name: config}")
-    ax = ax or figure(height=3.8)[1][0, 0]
-    top = 0.0
-    from itertools import cycle
-
-    for (name, c), (_, color) in zip(configs.items(), cycle(SERIES_STYLES)):
+    fig, axes = figure(1, len(configs), height=3.6)
+    for ax, (name, c) in zip(axes[0], configs.items(), strict=True):
         n = torch.arange(1, c.n_positions + 1)
         one_layer = n * 2 * c.n_embd * bytes_per_value * batch_size / 1e6  # MB
-        ax.plot(n, one_layer * c.n_layer, "-", color=color, lw=2.5,
-                label=f"{name}: all {c.n_layer} layers")
-        ax.plot(n, one_layer, ":", color=color, lw=2, label=f"{name}: one layer")
+        ax.plot(n, one_layer * c.n_layer, "-", color=SERIES_STYLES[0][1], lw=2.5,
+                label=f"all {c.n_layer} layers")
+        ax.plot(n, one_layer, ":", color=SERIES_STYLES[1][1], lw=2.5, label="one layer")
         end = float(one_layer[-1] * c.n_layer)
-        inside = c.n_positions < max(other.n_positions for other in configs.values())
-        ax.annotate(f"{end:.3g} MB", (c.n_positions, end), xytext=(6, 4) if inside else (-6, 6),
-                    ha="left" if inside else "right", va="bottom",
-                    textcoords="offset points", fontsize=_annotation_size(), color=color)
-        top = max(top, 4 * end)
-    ax.set_yscale("log")
-    ax.set_ylim(top=top)
-    ax.set(xlabel="tokens stored", ylabel="MB (10⁶ bytes)", title=title)
-    ax.legend(frameon=False, loc="lower right")
-    ax.grid(alpha=0.3, which="both")
-    return ax.figure
+        ax.text(0.97, 0.4, f"{end:.3g} MB at\n{c.n_positions:,} tokens", ha="right",
+                va="center", transform=ax.transAxes, fontsize=_annotation_size())  # clear of
+        # both lines: below the solid one, above the dotted one
+        ax.set_xlim(0, c.n_positions * 1.02)
+        ax.set_ylim(0, end * 1.1)
+        ax.set(xlabel="tokens stored", title=name)
+        ax.legend(frameon=False, loc="upper left")
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("MB (10⁶ bytes)")
+    if title:
+        fig.suptitle(title)
+    return fig

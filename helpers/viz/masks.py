@@ -266,7 +266,9 @@ def plot_attention_heads(
     for k in range(len(panels), nrows * ncols):
         axes.flat[k].set_visible(False)
     fig.colorbar(im, ax=axes, shrink=0.6, label="attention weight")
-    fig.supxlabel("key (attended to)")
+    ordinal = {2: "2nd", 3: "3rd"}.get(stride, f"{stride}th")
+    labelled = f"; every {ordinal} token labelled" if show_tokens and stride > 1 else ""
+    fig.supxlabel(f"key (attended to){labelled}")
     fig.supylabel("query (attending)")
     if title is not None or layer is not None:
         fig.suptitle(title if title is not None else f"layer {layer}: every head")

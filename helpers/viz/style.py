@@ -147,7 +147,8 @@ def _as_2d(x) -> torch.Tensor:
 
 def _fmt(v: float, decimals: int) -> str:
     """A cell annotation: '−∞' for -inf, no leading zero so small cells fit ('.52'), '0' only
-    for an exact zero, and '<.01' for a tiny weight that is not zero."""
+    for an exact zero, '<.01' for a tiny weight that is not zero, and '>−.1' for a tiny
+    negative score (never a rounded '-0')."""
     if v == float("-inf"):
         return "−∞"
     text = f"{v:.{decimals}f}"
@@ -155,5 +156,5 @@ def _fmt(v: float, decimals: int) -> str:
         if v == 0.0:
             return "0"
         tiny = "." + "0" * (decimals - 1) + "1" if decimals > 0 else "1"
-        return f"<{tiny}" if v > 0 else "-0"
+        return f"<{tiny}" if v > 0 else f">−{tiny}"
     return text.replace("0.", ".", 1) if text.startswith(("0.", "-0.")) else text
