@@ -43,7 +43,7 @@ def _first_difference(got: torch.Tensor, want: torch.Tensor) -> str:
 @exercise("04", 1)
 def exercise_1(strict_past_mask) -> None:
     """strict_past_mask(T): (T, T) bool, True where key j is strictly before query i."""
-    for T in LENGTHS:
+    for T in sorted(LENGTHS, key=lambda T: T < 2):  # T = 1 last: one cell tells little apart
         m = _as_bool_mask(call(strict_past_mask, T), T, "strict_past_mask")
         want = torch.ones(T, T, dtype=torch.bool).tril(diagonal=-1)
         if torch.equal(m, want):

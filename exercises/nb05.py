@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from exercises import Wrong, as_int, call, exercise, require
-from helpers import MultiHeadSelfAttention
+from helpers import MultiHeadSelfAttention, causal_mask
 
 
 def _conv1d(nf: int, nx: int, seed: int):
@@ -101,6 +101,15 @@ def _leaks_future(fn: Callable, x: torch.Tensor, c_attn: nn.Linear, c_proj: nn.L
     return not torch.allclose(a[:, :-1], b[:, :-1], atol=1e-5)
 
 
+def _zero_filled(x: torch.Tensor, ref: MultiHeadSelfAttention, n_head: int) -> torch.Tensor:
+    """GPT-2's attention with the hidden scores set to 0 instead of -inf (a classic slip)."""
+    B, T, C = x.shape
+    q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2)
+               for t in ref.c_attn(x).split(C, dim=2))  # (B, H, T, hd) each
+    scores = (q @ k.transpose(-2, -1) / (C // n_head) ** 0.5).masked_fill(~causal_mask(T), 0.0)
+    return ref.c_proj((torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(B, T, C))
+
+
 @exercise("05", 4)
 def exercise_4(multi_head_attention: Callable) -> None:
     """`multi_head_attention(x, c_attn, c_proj, n_head)` computes GPT-2's causal multi-head
@@ -123,8 +132,17 @@ def exercise_4(multi_head_attention: Callable) -> None:
             if torch.allclose(y, expected, atol=1e-4):
                 continue
             if _leaks_future(multi_head_attention, x, ref.c_attn, ref.c_proj, H):
-                raise Wrong("a token's output changes when a LATER token changes: the causal "
-                            "mask is missing (or applied with 0 instead of -inf)")
+                unmasked = MultiHeadSelfAttention(C, H, causal=False).eval()
+                unmasked.load_state_dict(ref.state_dict())
+                require(not torch.allclose(y, unmasked(x), atol=1e-4), "a token's output "
+                        "changes when a LATER token changes: the causal mask is missing")
+                require(not torch.allclose(y, _zero_filled(x, ref, H), atol=1e-4), "the mask "
+                        "fills the hidden scores with 0, and a score of 0 still gets weight: "
+                        "fill them with -inf (notebook 04)")
+                raise Wrong("a token's output changes when a LATER token changes, though the "
+                            "mask is not simply missing: the heads mix positions. Split with "
+                            "view(B, T, n_head, head_dim), then transpose(1, 2); a reshape "
+                            "straight to (B, n_head, T, head_dim) cuts across tokens")
             raise Wrong(f"right shape, wrong numbers (B={B}, T={T}, C={C}, n_head={H}). Check "
                         "the order view(B, T, n_head, head_dim) then transpose(1, 2), the scale "
                         "1/sqrt(head_dim) (not 1/sqrt(C)), the merge, and c_proj at the end")

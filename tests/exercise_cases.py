@@ -341,6 +341,9 @@ def _cases_04() -> Iterator[Case]:
         W(lambda T: torch.ones(T, T, dtype=torch.bool).tril(-1)[:8, :8]
           if T == 8 else nb04.strict_past_mask(8)),  # one length only
         W(lambda T: nb04.strict_past_mask(8)),  # hard-coded
+        # the diagonal above instead of below: not "GPT's causal mask", which it equals at T = 1
+        W(lambda T: torch.ones(T, T, dtype=torch.bool).tril(1), "must be hidden",
+          absent="causal mask"),
     ])
 
     def by_cells(m):  # the loop version, cell by cell
@@ -413,18 +416,21 @@ def _cases_04() -> Iterator[Case]:
     ])
 
 
-def _attention_with_a_slip(x, c_attn, c_proj, n_head, *, transpose, scale_by_c, mask):
+def _attention_with_a_slip(x, c_attn, c_proj, n_head, *, transpose, scale_by_c, mask,
+                           reshape=False, fill=float("-inf")):
     """Notebook 05's multi-head attention with one of the classic slips switched on."""
     B, T, C = x.shape
     hd = C // n_head
     q, k, v = c_attn(x).split(C, dim=2)
-    if transpose:
+    if reshape:  # straight to (B, H, T, hd): runs, and cuts across tokens
+        q, k, v = (t.reshape(B, n_head, T, hd) for t in (q, k, v))
+    elif transpose:
         q, k, v = (t.view(B, T, n_head, hd).transpose(1, 2) for t in (q, k, v))
     else:  # a view straight to (B, H, T, hd) mixes tokens and heads
         q, k, v = (t.view(B, n_head, T, hd) for t in (q, k, v))
     scores = q @ k.transpose(-2, -1) / math.sqrt(C if scale_by_c else hd)
     if mask:
-        scores = scores.masked_fill(~causal_mask(T), float("-inf"))
+        scores = scores.masked_fill(~causal_mask(T), fill)
     y = torch.softmax(scores, dim=-1) @ v
     return c_proj(y.transpose(1, 2).reshape(B, T, C))
 
@@ -473,7 +479,9 @@ def _cases_05() -> Iterator[Case]:
     yield Case("05", 4, "multi_head_attention", under=torch.no_grad, wrong=[
         W(slip(transpose=False)),
         W(slip(scale_by_c=True)),
-        W(slip(mask=False), "causal mask"),
+        W(slip(mask=False), "causal mask is missing"),
+        W(slip(fill=0.0), "-inf"),
+        W(slip(reshape=True), "transpose(1, 2)", absent="mask is missing"),
         W(lambda x, c_attn, c_proj, n_head: x),
     ])
     yield Case("05", 5, "previous_token_weight", [
