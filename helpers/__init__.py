@@ -29,6 +29,7 @@ from helpers.sampling import (
     beam_search,
     generate,
     next_token_distribution,
+    no_repeat_ngram_filter,
     sequence_logprob,
     top_k_filter,
     top_p_filter,
@@ -38,7 +39,7 @@ __all__ = [
     "GPT", "GPTConfig", "Block", "MLP", "MultiHeadSelfAttention", "KVCache", "eval_mode",
     "causal_mask", "full_mask", "padding_mask", "prefix_lm_mask", "sliding_window_mask",
     "self_attention", "generate", "beam_search", "top_k_filter", "top_p_filter",
-    "apply_temperature", "next_token_distribution", "sequence_logprob",
+    "apply_temperature", "next_token_distribution", "sequence_logprob", "no_repeat_ngram_filter",
     "load_default_model", "load_checkpoint", "save_checkpoint", "CheckpointError",
     "pretrained_available",
 ]

@@ -65,6 +65,23 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     return logits.masked_fill(drop, float("-inf"))
 
 
+def no_repeat_ngram_filter(logits: torch.Tensor, ids: torch.Tensor, n: int) -> torch.Tensor:
+    """Set to -inf every token that would repeat an n-gram already in its row of ids: the
+    tokens that followed an earlier occurrence of the row's last n - 1 tokens. Rows of
+    logits (B, V) go with rows of ids (B, T); the same tokens are banned as by
+    `transformers`' NoRepeatNGramLogitsProcessor (its `no_repeat_ngram_size`)."""
+    _check_int("n", n, 1, " (the length of the n-grams that may not repeat)")
+    banned = torch.zeros_like(logits, dtype=torch.bool)  # (B, V)
+    for b, row in enumerate(ids.tolist()):
+        if len(row) + 1 < n:
+            continue  # too short to complete an n-gram yet
+        last = row[len(row) - n + 1:]  # the n - 1 tokens a new one would follow
+        for i in range(len(row) - n + 1):
+            if row[i : i + n - 1] == last:
+                banned[b, row[i + n - 1]] = True
+    return logits.masked_fill(banned, float("-inf"))
+
+
 def next_token_distribution(
     logits: torch.Tensor,
     temperature: float = 1.0,
@@ -167,6 +184,7 @@ def beam_search(
     length_penalty: float = 1.0,
     eos_token_id: int | None = None,
     return_scores: bool = False,
+    no_repeat_ngram_size: int | None = None,
 ):
     """The continuation of highest joint log-probability that a beam of `num_beams` finds.
 
@@ -176,8 +194,13 @@ def beam_search(
     (length_penalty > 0 favours longer ones); without an eos every candidate has the same
     length and the penalty changes nothing. As in `generate`, the model reads at most the latest
     n_positions tokens. Returns (B, T + max_new_tokens) ids (finished sequences padded with
-    eos); with return_scores also their joint log-probabilities (B,).
+    eos); with return_scores also their joint log-probabilities (B,). With
+    no_repeat_ngram_size = n, no beam may repeat an n-gram of its own (prompt included), as
+    `transformers`' option of that name: a cure for the loops that make a joint probability
+    high (the scores stay the model's own log-probabilities).
     """
+    if no_repeat_ngram_size is not None:
+        _check_int("no_repeat_ngram_size", no_repeat_ngram_size, 1)
     _check_int("num_beams", num_beams, 1)
     _check_int("max_new_tokens", max_new_tokens, 0)
     n_pos = model.config.n_positions
@@ -185,7 +208,8 @@ def beam_search(
     T = idx.size(1)
     with eval_mode(model):
         rows = [_beam_search_one(model, idx[b : b + 1], max_new_tokens, num_beams,
-                                 length_penalty, eos_token_id) for b in range(idx.size(0))]
+                                 length_penalty, eos_token_id, no_repeat_ngram_size)
+                for b in range(idx.size(0))]
     pad = eos_token_id if eos_token_id is not None else 0
     seqs = torch.full((idx.size(0), T + max_new_tokens), pad, dtype=idx.dtype, device=idx.device)
     for b, (seq, _) in enumerate(rows):
@@ -195,7 +219,8 @@ def beam_search(
     return seqs
 
 
-def _beam_search_one(model, prompt, max_new_tokens, num_beams, length_penalty, eos_token_id):
+def _beam_search_one(model, prompt, max_new_tokens, num_beams, length_penalty, eos_token_id,
+                     no_repeat_ngram_size=None):
     """Beam search for one prompt (1, T) -> (best sequence (T + n',), its joint log-prob)."""
     T = prompt.size(1)
     n_pos = model.config.n_positions
@@ -212,7 +237,10 @@ def _beam_search_one(model, prompt, max_new_tokens, num_beams, length_penalty, e
         return joint / (n_generated**length_penalty)
 
     for step in range(max_new_tokens):
-        candidates = scores[:, None] + F.log_softmax(logits.float(), dim=-1)  # (K, V)
+        logprobs = F.log_softmax(logits.float(), dim=-1)  # (K, V)
+        if no_repeat_ngram_size is not None:
+            logprobs = no_repeat_ngram_filter(logprobs, beams, no_repeat_ngram_size)
+        candidates = scores[:, None] + logprobs  # (K, V)
         V = candidates.size(1)
         top = candidates.view(-1).topk(min(2 * num_beams, candidates.numel()))
         keep_beam, keep_tok, keep_score = [], [], []

@@ -217,3 +217,47 @@ def test_top_p_at_the_exact_boundary_keeps_what_transformers_keeps(p, kept):
     theirs = TopPLogitsWarper(top_p=p)(None, logits.clone())
     assert torch.isfinite(ours).sum().item() == kept
     assert torch.equal(torch.isfinite(ours), torch.isfinite(theirs))
+
+
+def _has_repeated_ngram(row: list[int], n: int) -> bool:
+    grams = [tuple(row[i : i + n]) for i in range(len(row) - n + 1)]
+    return len(grams) != len(set(grams))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
+def test_no_repeat_ngram_filter_bans_what_transformers_bans(n):
+    from transformers import NoRepeatNGramLogitsProcessor
+
+    from helpers import no_repeat_ngram_filter
+
+    g = torch.Generator().manual_seed(n)
+    ids = torch.randint(0, 3, (5, 30), generator=g)  # a small vocabulary: many repeats
+    logits = torch.randn(5, 6, generator=g)
+    ours = no_repeat_ngram_filter(logits, ids, n)
+    theirs = NoRepeatNGramLogitsProcessor(n)(ids, logits.clone())
+    assert torch.equal(ours.isinf(), theirs.isinf()) and ours.isinf().any()
+    assert torch.equal(ours[~ours.isinf()], logits[~ours.isinf()])  # the rest untouched
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        no_repeat_ngram_filter(logits, ids, 0)
+
+
+def test_beam_search_without_repeated_ngrams_is_the_best_such_sequence():
+    torch.manual_seed(3)
+    model = GPT(GPTConfig(vocab_size=4, n_positions=12, n_embd=16, n_layer=2, n_head=2)).eval()
+    with torch.no_grad():
+        model.wte.weight.mul_(20)
+    prompt, n_new = torch.tensor([[1, 2, 1]]), 5
+    plain = beam_search(model, prompt, n_new, num_beams=4)
+    seq, score = beam_search(model, prompt, n_new, num_beams=4**4, return_scores=True,
+                             no_repeat_ngram_size=2)
+    assert not _has_repeated_ngram(seq[0].tolist(), 2)
+    # exhaustive width: the most likely continuation among those without a repeated bigram
+    best = max((c for c in itertools.product(range(4), repeat=n_new)
+                if not _has_repeated_ngram(prompt[0].tolist() + list(c), 2)),
+               key=lambda c: sequence_logprob(model, torch.cat([prompt, torch.tensor([c])], 1),
+                                              3).item())
+    assert seq[0, 3:].tolist() == list(best)
+    assert score.item() == pytest.approx(sequence_logprob(model, seq, 3).item(), abs=1e-4)
+    assert _has_repeated_ngram(plain[0].tolist(), 2)  # without the rule this model loops
+    with pytest.raises(ValueError, match="no_repeat_ngram_size"):
+        beam_search(model, prompt, 2, num_beams=2, no_repeat_ngram_size=0)
