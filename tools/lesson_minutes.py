@@ -31,7 +31,7 @@ STOP_AFTER = 30  # a stopping point goes in once a stretch reaches this much...
 STOP_BEFORE_AT_LEAST = 10  # ...and at least this much of the lesson is still to come
 STOP = "> **⏸ A stopping point.**"
 MINUTES = re.compile(r"^\*(Optional · a|A)bout \d+ min(, all exercises)?\.\*\n\n?", re.M)
-UNTIMED = ("## Set-up", "## Summary", "## Next")
+UNTIMED = ("## Next",)
 
 
 @dataclass
@@ -144,13 +144,18 @@ def lay_out(nb: dict) -> dict:
         heading, rest = text[:len(section.heading)], text[len(section.heading):].lstrip("\n")
         _set(cells[section.cell], f"{heading}\n\n{minutes_line(section)}\n" + (f"\n{rest}" if rest else ""))
     stops, stretch, elapsed = [], 0, 0
-    total = sum(s.minutes for s in found if not s.optional)
+    def counted(section: Section) -> bool:  # the lesson itself: no options, no exercises
+        return not section.optional and not section.heading.startswith("## Exercises")
+
+    total = sum(s.minutes for s in found if counted(s))
     for section, following in zip(found, found[1:], strict=False):
-        if not section.optional:
+        if counted(section):
             stretch += section.minutes
             elapsed += section.minutes
         later = total - elapsed
-        if (stretch >= STOP_AFTER and later >= STOP_BEFORE_AT_LEAST
+        due = stretch >= STOP_AFTER and later >= STOP_BEFORE_AT_LEAST
+        overdue = counted(following) and stretch + following.minutes > LONGEST_STRETCH
+        if ((due or overdue) and stretch > 0
                 and not following.heading.startswith(UNTIMED + ("## Exercises",))):
             stops.append((following.cell, elapsed, following.heading))
             stretch = 0
