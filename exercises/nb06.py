@@ -42,21 +42,25 @@ def exercise_1(rms_norm: Callable) -> None:
 
 @exercise("06", 2)
 def exercise_2(block_parameters: Callable) -> None:
-    """`block_parameters(n_embd)` is the parameter count of one block with a 4x MLP."""
-    for n_embd, n_head in ((768, 12), (1024, 16), (1280, 20), (1600, 25), (24, 3), (100, 4)):
+    """`block_parameters(n_embd, n_inner)` is the parameter count of one block whose MLP is
+    n_inner wide (GPT-2: 4 x n_embd)."""
+    sizes = [(768, 12, 3072), (1024, 16, 4096), (1280, 20, 5120), (1600, 25, 6400),
+             (768, 12, 2048), (24, 3, 64), (100, 4, 100), (64, 4, 1)]
+    for n_embd, n_head, n_inner in sizes:
         with torch.device("meta"):  # shapes only: no memory, no random numbers
-            expected = sum(p.numel() for p in Block(GPTConfig(n_embd=n_embd, n_head=n_head))
-                           .parameters())
-        got = call(block_parameters, n_embd)
-        got = as_int(got, "block_parameters")
-        C = n_embd
-        if got == 12 * C * C:
-            raise Wrong("the weight matrices are right; now add the biases and the two "
-                        "LayerNorms (gain and bias each)")
-        require(got == expected,
-                f"block_parameters({n_embd}) = {got:,} is not the parameter count of a block "
-                f"with n_embd = {n_embd} (count every tensor of section 9: weights, biases, "
-                "LayerNorm gains and biases)")
+            config = GPTConfig(n_embd=n_embd, n_head=n_head, n_inner=n_inner)
+            expected = sum(p.numel() for p in Block(config).parameters())
+        got = as_int(call(block_parameters, n_embd, n_inner), "block_parameters")
+        C, inner = n_embd, n_inner
+        if got == expected:
+            continue
+        require(got != 12 * C * C + 13 * C, f"block_parameters({C}, {inner}): that is GPT-2's "
+                "4x block whatever n_inner is; the MLP's two matrices are C x n_inner")
+        require(got != 4 * C * C + 2 * C * inner, "the weight matrices are right; now add the "
+                "biases and the two LayerNorms (gain and bias each)")
+        raise Wrong(f"block_parameters({C}, {inner}) = {got:,} is not the parameter count of "
+                    f"that block (count every tensor of section 9: weights, biases, LayerNorm "
+                    "gains and biases, with n_inner in place of 4 * n_embd)")
 
 
 def _block(n_embd: int, n_head: int, causal: bool, seed: int) -> Block:

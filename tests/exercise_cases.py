@@ -510,10 +510,12 @@ def _cases_06() -> Iterator[Case]:
         W(layer_norm_like, "does not subtract the mean"), W(no_eps), W(eps_outside), W(std_not_rms),
     ])
     yield Case("06", 2, "block_parameters", [
-        W(lambda C: 12 * C * C, "biases"),
-        W(lambda C: 12 * C * C + 9 * C),  # LayerNorms forgotten
-        W(lambda C: 7_087_872),  # GPT-2 small's count hard-coded
-        W(lambda C: 12 * C * C + 13 * C + 0.0),  # a float
+        W(lambda C, inner: 12 * C * C + 13 * C, "whatever n_inner is"),  # section 9's formula
+        W(lambda C, inner: 4 * C * C + 2 * C * inner, "biases"),
+        W(lambda C, inner: 4 * C * C + 2 * C * inner + inner + 5 * C),  # LayerNorms forgotten
+        W(lambda C, inner: 4 * C * C + 2 * C * inner + 2 * inner + 8 * C),  # c_proj's bias wide
+        W(lambda C, inner: 7_087_872),  # GPT-2 small's count hard-coded
+        W(lambda C, inner: 4 * C * C + 2 * C * inner + inner + 9 * C + 0.0),  # a float
     ])
 
     def hard_coded(blk, x, t):  # passed the old check, which used one causal block
