@@ -131,3 +131,65 @@ def exercise_4(dropout: Callable) -> None:
         off = call(dropout, x.clone(), p, False)
         require(isinstance(off, torch.Tensor) and torch.equal(off, x),
                 "with training=False dropout must return x unchanged")
+
+
+def _pre_ln(blk: Block, x: torch.Tensor) -> torch.Tensor:  # section 6's arrangements
+    x = x + blk.attn(blk.ln_1(x))
+    return x + blk.mlp(blk.ln_2(x))
+
+
+def _post_ln(blk: Block, x: torch.Tensor) -> torch.Tensor:
+    x = blk.ln_1(x + blk.attn(x))
+    return blk.ln_2(x + blk.mlp(x))
+
+
+@reference
+def _gradient_by_block(blocks: nn.ModuleList, arrange: Callable, x: torch.Tensor,
+                       target: torch.Tensor) -> list[float]:
+    with torch.enable_grad():
+        blocks.zero_grad()
+        h = x
+        for blk in blocks:
+            h = arrange(blk, h)
+        (h * target).sum().backward()
+        norms = [blk.mlp.c_fc.weight.grad.norm().item() for blk in blocks]
+        blocks.zero_grad()
+    return norms
+
+
+def _as_floats(got, n: int) -> list[float]:
+    if isinstance(got, torch.Tensor):
+        got = got.detach().flatten().tolist()
+    require(isinstance(got, list | tuple) and len(got) == n,
+            f"return one number per block, a list of {n}, got {got!r:.80}")
+    require(all(isinstance(v, int | float) or hasattr(v, "item") for v in got),
+            "return plain numbers (use .item() on a one-element tensor)")
+    return [float(v) for v in got]
+
+
+@exercise("06", 5)
+def exercise_5(gradient_by_block: Callable) -> None:
+    """`gradient_by_block(blocks, arrange, x, target)`: the gradient norm of each block's
+    mlp.c_fc.weight, first block first, for the loss (output * target).sum()."""
+    for n_layer, C, arrange in ((3, 16, _pre_ln), (5, 32, _post_ln), (4, 16, _post_ln)):
+        with torch.random.fork_rng():
+            torch.manual_seed(n_layer * C)
+            blocks = nn.ModuleList(Block(GPTConfig(n_embd=C, n_head=2)) for _ in range(n_layer))
+            x, target = torch.randn(2, 6, C), torch.randn(2, 6, C)
+        want = _gradient_by_block(blocks, arrange, x, target)
+        first = _as_floats(call(gradient_by_block, blocks, arrange, x, target), n_layer)
+        again = _as_floats(call(gradient_by_block, blocks, arrange, x, target), n_layer)
+        if _close(first, want) and _close(again, want):
+            continue
+        if _close(first, want):
+            raise Wrong("right the first time, wrong the second: gradients add up across "
+                        "backward passes; call blocks.zero_grad() before each one")
+        require(not _close(first, want[::-1]), "the right numbers in reverse order: the first "
+                "block first")
+        raise Wrong(f"for {n_layer} blocks of width {C} the norms differ: run x through every "
+                    "block with arrange(blk, h), backpropagate (h * target).sum(), and take "
+                    "blk.mlp.c_fc.weight.grad.norm() of each block")
+
+
+def _close(got: list[float], want: list[float]) -> bool:
+    return all(abs(a - b) <= 1e-4 * abs(b) for a, b in zip(got, want, strict=True))

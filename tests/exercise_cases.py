@@ -549,6 +549,26 @@ def _cases_06() -> Iterator[Case]:
         W(no_rescale, "rescaling"), W(keeps_with_p), W(always_on), W(scaled_at_eval),
     ])
 
+    def gradients(blocks, arrange, x, target, zero=True, order=1, param="c_fc"):
+        with torch.enable_grad():
+            if zero:
+                blocks.zero_grad()
+            h = x
+            for blk in blocks:
+                h = arrange(blk, h)
+            (h * target).sum().backward()
+            return [getattr(blk.mlp, param).weight.grad.norm().item() for blk in blocks][::order]
+
+    yield Case("06", 5, "gradient_by_block", [
+        W(lambda *a: gradients(*a, zero=False), "zero_grad"),  # gradients add up
+        W(lambda *a: gradients(*a, order=-1), "reverse order"),
+        W(lambda *a: gradients(*a, param="c_proj")),  # another weight
+        W(lambda b, arrange, x, target: gradients(b, arrange, x, torch.ones_like(target))),
+        W(lambda b, arrange, x, target: gradients(b, lambda blk, h: blk(h), x, target)),  # pre-LN always
+    ], right=[
+        R(lambda *a: torch.tensor(gradients(*a))),  # a tensor of norms
+    ])
+
 
 def _cases_07() -> Iterator[Case]:
     gpt_parameters = lambda *a: nb07.gpt_parameters(*a)
