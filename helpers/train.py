@@ -202,7 +202,8 @@ def train(
     model.train()
     start_time = time.perf_counter() - state.elapsed_seconds
     bar = tqdm(range(state.step, config.max_iters), initial=state.step, total=config.max_iters,
-               desc="training", disable=not progress or not main_process or _tqdm_disabled())
+               desc="training", disable=not progress or not main_process or _tqdm_disabled(),
+               mininterval=0.5)  # in JupyterLab each redraw is a widget message: twice a second
     try:
         if main_process and state.step == 0 and not state.history:  # the loss before step 1:
             state.history.append({"step": 0, "train_loss": estimate(train_data),  # about ln V

@@ -461,17 +461,21 @@ class Timing:
 
 
 TIMINGS: list[Timing] = []
+RUN_ALL_SECONDS: dict[str, float] = {}  # notebook -> Run All, command to the last cell's end
 
 
-def run_all(page, base: str, path: str, timeout_s: float = 600) -> None:
-    """Open `path` in a fresh workspace of its own, Run All, and wait for the last cell."""
+def run_all(page, base: str, path: str, timeout_s: float = 600) -> float:
+    """Open `path` in a fresh workspace of its own, Run All, and wait for the last cell;
+    returns the seconds from the command to the end of the last cell, as a learner waits."""
     workspace = Path(path).stem
     page.goto(f"{base}/lab/workspaces/{workspace}/tree/{path}?reset&token={TOKEN}")
     page.wait_for_function("window.jupyterapp !== undefined", timeout=120_000)
     page.wait_for_function(KERNEL_IDLE, arg=path, timeout=120_000, polling=500)
+    start = time.monotonic()
     page.evaluate(_js("window.jupyterapp.shell.activateById(panelFor(arg).id);"
                       " return window.jupyterapp.commands.execute('notebook:run-all-cells');"), path)
     page.wait_for_function(ALL_RUN, arg=path, timeout=timeout_s * 1000, polling=500)
+    return time.monotonic() - start
 
 
 def settle(page, path: str, box: str, quiet: float) -> dict:
@@ -609,7 +613,7 @@ def test_notebook_runs_and_every_control_responds(lab, browser, notebook):
     page.on("websocket", lambda ws: None if ws.url.startswith(LOCAL) else external.append(ws.url))
     page.on("pageerror", lambda e: page_errors.append(str(e)))
     try:
-        run_all(page, lab, path)
+        RUN_ALL_SECONDS[notebook.stem] = run_all(page, lab, path)
         assert page.evaluate(CELL_ERRORS, path) == []
         assert page.get_by_text("Error displaying widget").count() == 0
         page.wait_for_function(WIDGETS_SHOWN, arg=path, timeout=60_000, polling=200)
@@ -651,6 +655,10 @@ class _LatencyReport:
     """Prints the latency table in pytest's terminal summary."""
 
     def pytest_terminal_summary(self, terminalreporter):
+        if RUN_ALL_SECONDS:
+            terminalreporter.section("Run All in JupyterLab (chromium on the same machine)")
+            for name, seconds in RUN_ALL_SECONDS.items():
+                terminalreporter.write_line(f"{name:40} {seconds:6.1f} s")
         if TIMINGS:
             terminalreporter.section("widget latency: key down to new figure on screen")
             terminalreporter.write_line(latency_table(TIMINGS))
