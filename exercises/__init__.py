@@ -206,6 +206,8 @@ def exercise(notebook: str, number: int) -> Callable:
     def decorate(check: Callable) -> Callable:
         @functools.wraps(check)
         def run(*args, **kwargs) -> Verdict | None:
+            from exercises import progress  # here: `python -m exercises.progress` runs it fresh
+
             name = f"Exercise {number}"
             if args and is_placeholder(args[0]):
                 print(f"{name}: not answered yet. Write your answer in the cell above, then run "
@@ -220,11 +222,14 @@ def exercise(notebook: str, number: int) -> Callable:
                 return None
             except Wrong as e:
                 print(f"{name}: not right yet. {e}")
+                progress.record(notebook, number, solved=False)
                 return WRONG
             except LearnersCodeRaised as e:  # shown as a hint, not a crash
                 print(f"{name}: your code raised {e}")
+                progress.record(notebook, number, solved=False)
                 return WRONG
             print(f"{name}: correct.")
+            progress.record(notebook, number, solved=True)
             return CORRECT
 
         return run

@@ -7,6 +7,7 @@ import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("GPT2_STEP_BY_STEP_PROGRESS", "off")  # the checks record no verdicts
 
 # several shapes: odd head counts, a custom MLP width, exact GELU, a longer context
 TINY_CONFIGS = [

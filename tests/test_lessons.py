@@ -42,3 +42,13 @@ def test_a_long_lesson_gets_a_stopping_point_and_a_short_one_none():
     assert not any("".join(c["source"]).startswith(lesson_minutes.STOP) for c in short["cells"])
     again = lesson_minutes.lay_out(json.loads(json.dumps(laid_out)))
     assert again == laid_out  # writing it twice changes nothing
+
+
+def test_the_teachers_guide_lists_every_exercise_as_the_notebooks_do(capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    import exercise_table
+
+    assert exercise_table.main(["--check"]) == 0, capsys.readouterr().out
+    rows = exercise_table.exercises()
+    assert len(rows) >= 50 and all(r["checks"] for r in rows)  # every check says what it checks
+    assert {r["notebook"][:2] for r in rows} == {f"{n:02d}" for n in range(13)}
