@@ -15,7 +15,7 @@ STAMP   := $(VENV)/.installed
 export TQDM_DISABLE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: setup lab test test-fast test-portable lint execute bench clean
+.PHONY: setup lab test test-fast test-portable lint execute bench clean slides
 
 # the JavaScript bertviz's views need (notebook 11), fetched from the npm registry into the
 # git-ignored .cache/js; quiet when present, one line saying why when it cannot be fetched
@@ -27,6 +27,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@# JupyterLab 4 has MathJax built in; jupyterlab-rise's old mathjax3 extension is not needed
+	$(BIN)/jupyter labextension disable --level=sys_prefix @jupyterlab/mathjax3-extension >/dev/null 2>&1
 	@touch $(STAMP)
 
 # extra JupyterLab options, e.g. make lab LAB_ARGS="--no-browser --port 8890"
@@ -65,6 +67,11 @@ test-portable: setup
 	done
 
 NB ?= notebooks/[0-9]*.ipynb notebooks/solutions/*.ipynb
+
+# every lesson as an offline reveal.js deck in build/slides/ (reveal.js, require.js and MathJax
+# are fetched once from the npm registry into the git-ignored .cache/js)
+slides: setup
+	$(BIN)/python tools/slides.py --build
 
 # the checks run by tests and by make execute record no verdicts in the user's progress file
 test test-fast test-portable execute: export GPT2_STEP_BY_STEP_PROGRESS = off

@@ -669,3 +669,32 @@ def _report_latency(request):
     if not request.config.pluginmanager.has_plugin("browser-latency-report"):
         request.config.pluginmanager.register(_LatencyReport(), "browser-latency-report")
     yield
+
+
+@pytest.mark.timeout(300)
+def test_a_lesson_plays_as_live_slides_with_rise(lab, browser):
+    """jupyterlab-rise shows a lesson as a reveal.js deck inside JupyterLab, with its kernel,
+    from the slide metadata the lessons carry (tools/slides.py), and asks nothing of the
+    network."""
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    external, page_errors = [], []
+    page.on("request", lambda r: None if r.url.startswith(LOCAL) else external.append(r.url))
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    try:
+        page.goto(f"{lab}/rise/04_masked_self_attention.ipynb?token={TOKEN}")
+        page.wait_for_selector(".reveal .slides > section", timeout=120_000)
+        slides = page.locator(".reveal .slides > section").count()
+        assert slides >= 12  # the title, every ## section and each stopping point
+        first = page.evaluate("document.querySelector('.reveal .slides section.present')"
+                              ".innerText")
+        assert "masked self-attention" in first.lower()  # (the theme sets headings in capitals)
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(1000)
+        second = page.evaluate("document.querySelector('.reveal .slides section.present')"
+                               ".innerText")
+        assert second != first  # the deck moves
+        assert external == [], f"requests left the machine: {external[:5]}"
+        assert page_errors == [], f"JavaScript errors on the page: {page_errors[:3]}"
+    finally:
+        page.close()
+        _shut_down_kernels(lab)

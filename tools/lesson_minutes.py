@@ -58,8 +58,8 @@ def _set(cell: dict, text: str) -> None:
     cell["source"] = text.splitlines(keepends=True)
 
 
-def _markdown(cell_id: str, text: str) -> dict:
-    return {"cell_type": "markdown", "id": cell_id, "metadata": {},
+def _markdown(cell_id: str, text: str, metadata: dict | None = None) -> dict:
+    return {"cell_type": "markdown", "id": cell_id, "metadata": metadata or {},
             "source": text.splitlines(keepends=True)}
 
 
@@ -125,7 +125,8 @@ def stop_cell(number: int, minutes_so_far: int, next_heading: str) -> dict:
     return _markdown(f"stop-{number}",
         f"{STOP} About {minutes_so_far} minutes so far. A class can break here, and a learner can "
         f"close the notebook: the next section, *{title}*, starts a new step. To pick up later, "
-        "open the notebook, select this cell and use **Run ▸ Run All Above Selected Cell**.\n")
+        "open the notebook, select this cell and use **Run ▸ Run All Above Selected Cell**.\n",
+        {"slideshow": {"slide_type": "slide"}})  # a break is a slide of its own
 
 
 def lay_out(nb: dict) -> dict:

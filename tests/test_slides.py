@@ -1,0 +1,65 @@
+"""Slides from the same notebooks: slide metadata by one rule, offline decks, speaker notes.
+
+The decks are exported from the stored outputs here without their _static folder (building
+that needs the npm tarballs, `make slides`); what is checked is the HTML: every script and
+style sheet is local, every section is a slide, and the notes come from the lesson."""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import slides  # noqa: E402
+from lesson_minutes import lessons  # noqa: E402
+
+
+def test_the_lessons_carry_their_slide_metadata(capsys):
+    assert slides.main_metadata(check=True) == 0, capsys.readouterr().out
+
+
+def test_sections_start_slides_and_the_set_up_is_skipped():
+    cells = [{"cell_type": "markdown", "source": ["# 04 · A title\n"]},
+             {"cell_type": "markdown", "source": ["## Set-up\n"]},
+             {"cell_type": "code", "source": ["import torch\n"]},
+             {"cell_type": "markdown", "source": ["## 1. An idea\n"]},
+             {"cell_type": "code", "source": ["x = 1\n"]},
+             {"cell_type": "code", "source": ["y = 2\n"]},
+             {"cell_type": "markdown", "source": ["What it shows.\n"]},
+             {"cell_type": "markdown", "source": ["### A detail\n"]}]
+    nb = slides.set_slides({"cells": cells})
+    types = [c["metadata"]["slideshow"]["slide_type"] for c in nb["cells"]]
+    assert types == ["slide", "skip", "skip", "slide", "-", "subslide", "subslide", "subslide"]
+
+
+@pytest.fixture(scope="module")
+def deck():
+    path = next(p for p in lessons() if p.name.startswith("04_"))
+    return path, slides.deck_html(path)
+
+
+def test_a_deck_asks_no_network_for_its_scripts_and_styles(deck):
+    _, html = deck
+    external = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?:[^"]*)"', html)
+    assert external == []
+    imports = re.findall(r"@import url\((https?:[^)]*)\)", html)
+    assert imports == []
+    assert '_static/reveal.js-4.0.2/dist/reveal.js' in html and "_static/mathjax-2.7.7" in html
+
+
+def test_every_section_is_a_slide_with_speaker_notes(deck):
+    path, html = deck
+    nb = json.loads(path.read_text())
+    sections = [c for c in nb["cells"] if "".join(c["source"]).startswith("## ")
+                and not "".join(c["source"]).startswith("## Set-up")]
+    notes = re.findall(r'<aside class="notes">(.*?)</aside>', html, re.S)
+    assert len(notes) >= len(sections) - 2  # every timed section (Next has no minutes)
+    text = " ".join(notes)
+    assert "About 8 min." in text  # the minutes of "Three stages"
+    assert "Live: run the explorer and move <code>T</code>, <code>query</code>, <code>fill</code>" \
+        in text  # the explorer's own controls
+    assert "Misconception corrected here: The source note says the future positions' scores " \
+           "are set to 0." in text
+    assert 'href="05_gpt2_self_attention.slides.html' in html  # lesson links go to decks

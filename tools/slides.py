@@ -1,0 +1,250 @@
+"""The lessons as reveal.js slide decks, from the same notebooks, offline.
+
+Slide metadata lives in the notebooks themselves (`metadata.slideshow.slide_type`), so one file
+is a lesson in JupyterLab, a live deck with jupyterlab-rise, and an HTML deck: `set_slides`
+writes it by one rule, and a test keeps it current. `build` exports every lesson's stored
+outputs (nothing is re-executed) with nbconvert into build/slides/, with reveal.js, require.js,
+jQuery and MathJax copied beside the decks from npm tarballs fetched once into .cache/js/ (the
+same git-ignored folder as bertviz's JavaScript): no page asks a CDN. Each section gets speaker
+notes made from the lesson itself: its minutes, the controls to move, its misconception box.
+
+    python tools/slides.py            # write the slide metadata into the lessons
+    python tools/slides.py --check    # exit 1 if a lesson's slide metadata is out of date
+    python tools/slides.py --build    # the decks, in build/slides/ (make slides)
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import io
+import json
+import re
+import shutil
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import fetch_js_assets  # noqa: E402
+from lesson_minutes import MINUTES, STOP, lessons  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "js"
+OUT = ROOT / "build" / "slides"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The files a deck needs from one npm package (members under the tarball's package/)."""
+
+    package: str
+    version: str
+    integrity: str  # the tarball's sha512, as the registry publishes it
+    members: tuple[str, ...]  # path prefixes inside package/
+
+    @property
+    def folder(self) -> str:
+        return f"{self.package}-{self.version}"
+
+
+BUNDLES = (
+    Bundle("reveal.js", "4.0.2",
+           "sha512-LWZSUenufF1gpD7npxJ7KfoQQFKgc1D6XrLTFgKlwWNP1BQ74hT48KONFWMAw+8R/QUeaScCLCLrBVHDfFIEiw==",
+           ("dist/reveal.js", "dist/reveal.css", "dist/theme/white.css", "dist/theme/fonts/",
+            "plugin/notes/", "LICENSE")),
+    Bundle("requirejs", "2.3.7",
+           "sha512-DouTG8T1WanGok6Qjg2SXuCMzszOo0eHeH9hDZ5Y4x8Je+9JB38HdTLT4/VA8OaUhBa0JPVHJ0pyBkM1z+pDsw==",
+           ("require.js", "LICENSE")),
+    Bundle("mathjax", "2.7.7",
+           "sha512-OOl0B2/0tSJAtAZarXnQuLDBLgTNRqiI9VqHTQzPsxf4okT2iIpDrvaklK9x2QEMD1sDj4yRn11Ygci41DxMAQ==",
+           ("MathJax.js", "config/TeX-AMS_CHTML-full.js", "config/Safe.js", "extensions/",
+            "jax/input/TeX/", "jax/output/CommonHTML/", "jax/element/", "LICENSE")),
+)
+
+
+# --- slide metadata ---------------------------------------------------------------------
+
+
+def slide_type(cell: dict, previous: dict | None, in_setup: bool) -> str:
+    """One rule for every lesson: a section (## or a stopping point) starts a slide, a ###
+    subsection or prose after an output a sub-slide; code stays with the prose before it;
+    the set-up (imports) is skipped."""
+    text = "".join(cell["source"])
+    if in_setup:
+        return "skip"
+    if cell["cell_type"] == "markdown":
+        if previous is None or text.startswith(("# ", "## ", STOP)):
+            return "slide"
+        if text.startswith("### ") or (previous and previous["cell_type"] == "code"):
+            return "subslide"
+        return "-"
+    return "subslide" if previous and previous["cell_type"] == "code" else "-"
+
+
+RISE = {"theme": "white", "scroll": True}  # jupyterlab-rise's settings: a theme whose font
+# ships with reveal.js ("simple", the default, loads Google Fonts), tall slides scroll
+
+
+def set_slides(nb: dict) -> dict:
+    nb.setdefault("metadata", {})["rise"] = dict(RISE)
+    previous, in_setup = None, False
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and text.startswith("## "):
+            in_setup = text.startswith("## Set-up")
+        cell.setdefault("metadata", {})["slideshow"] = {
+            "slide_type": slide_type(cell, previous, in_setup)}
+        previous = cell
+    return nb
+
+
+def main_metadata(check: bool) -> int:
+    stale = []
+    for path in lessons():
+        before = path.read_text(encoding="utf-8")
+        after = json.dumps(set_slides(json.loads(before)), indent=1, ensure_ascii=False) + "\n"
+        if after != before:
+            stale.append(path.name)
+            if not check:
+                path.write_text(after, encoding="utf-8")
+    if check and stale:
+        print("slide metadata out of date (run python tools/slides.py):", ", ".join(stale))
+        return 1
+    return 0
+
+
+# --- speaker notes, made from the lesson at build time ---------------------------------------
+
+
+def section_notes(cells: list[dict]) -> str:
+    """Notes for one section: its minutes, the controls of its explorer, its misconception."""
+    text = "\n".join("".join(c["source"]) for c in cells)
+    notes = []
+    minutes = MINUTES.search(text)
+    if minutes:
+        notes.append(minutes.group(0).strip().strip("*"))
+    for cell in cells:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "show_interactive(" in source:
+            controls = [keyword.arg for node in ast.walk(ast.parse(source))
+                        if isinstance(node, ast.Call) and getattr(node.func, "id", "")
+                        == "show_interactive" for keyword in node.keywords]
+            notes.append("Live: run the explorer and move " + ", ".join(f"`{c}`" for c in controls)
+                         + " while the class predicts what changes.")
+        if cell["cell_type"] == "markdown" and "Predict first" in source:
+            notes.append("Ask for guesses before running the next cell (Predict first).")
+    unquoted = re.sub(r"(?m)^> ?", "", text)  # the box is a block quote
+    box = re.search(r"\*\*Common misconception[^*]*\*\*\s*(.+?\.)(\s|$)", unquoted, re.S)
+    if box:
+        notes.append("Misconception corrected here: " + " ".join(box.group(1).split()))
+    return "\n\n".join(notes)
+
+
+def with_notes(nb: dict) -> dict:
+    """A copy of the notebook with a speaker-notes cell after each section's first cell."""
+    nb = copy.deepcopy(nb)
+    starts = [i for i, c in enumerate(nb["cells"])
+              if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## ")]
+    for start, end in reversed(list(zip(starts, starts[1:] + [len(nb["cells"])], strict=True))):
+        notes = section_notes(nb["cells"][start:end])
+        if notes:
+            nb["cells"].insert(start + 1, {"cell_type": "markdown", "id": f"notes-{start}",
+                                           "metadata": {"slideshow": {"slide_type": "notes"}},
+                                           "source": notes.splitlines(keepends=True)})
+    return nb
+
+
+# --- the decks ---------------------------------------------------------------------------
+
+
+def fetch_bundle(bundle: Bundle, dest: Path = CACHE) -> Path:
+    """Unpack `bundle`'s members into dest/<package>-<version>/, once, checked against the
+    pinned integrity hash; returns that folder."""
+    folder = dest / bundle.folder
+    if (folder / ".complete").exists():
+        return folder
+    meta = json.loads(fetch_js_assets._get(
+        f"{fetch_js_assets.DEFAULT_REGISTRY}/{bundle.package}/{bundle.version}", 60))
+    tarball = fetch_js_assets._get(meta["dist"]["tarball"], 300)
+    if fetch_js_assets.sri(tarball) != bundle.integrity:
+        raise fetch_js_assets.FetchError(f"{bundle.package}@{bundle.version}: the tarball does "
+                                         "not match its pinned integrity hash")
+    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            name = member.name.removeprefix("package/")
+            if member.isfile() and name.startswith(bundle.members) and ".." not in name:
+                target = folder / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(tar.extractfile(member).read())
+    (folder / ".complete").write_text("")
+    return folder
+
+
+def deck_exporter():
+    """nbconvert's reveal.js exporter, every script and style sheet from the deck's _static."""
+    from nbconvert.exporters import SlidesExporter
+    from traitlets.config import Config
+
+    config = Config()
+    config.SlidesExporter.extra_template_basedirs = [str(TEMPLATES)]
+    config.SlidesExporter.template_name = "offline_reveal"
+    config.SlidesExporter.reveal_url_prefix = "_static/reveal.js-4.0.2"
+    config.SlidesExporter.require_js_url = "_static/requirejs-2.3.7/require.js"
+    config.SlidesExporter.jquery_url = f"_static/{fetch_js_assets.ASSETS[0].filename}"
+    config.SlidesExporter.mathjax_url = (
+        "_static/mathjax-2.7.7/MathJax.js?config=TeX-AMS_CHTML-full,Safe")
+    config.SlidesExporter.reveal_scroll = True  # a tall output scrolls inside its slide
+    config.SlidesExporter.reveal_theme = "white"  # its font ships with reveal.js ("simple"'s
+    # comes from Google Fonts)
+    return SlidesExporter(config=config)
+
+
+def deck_html(path: Path, exporter=None) -> str:
+    """One lesson's deck from its stored outputs, with speaker notes; links to other lessons
+    point to their decks."""
+    import nbformat
+
+    nb = with_notes(set_slides(json.loads(path.read_text(encoding="utf-8"))))
+    node = nbformat.reads(json.dumps(nb), as_version=4)  # sources as strings
+    html, _ = (exporter or deck_exporter()).from_notebook_node(
+        node, resources={"metadata": {"name": path.stem}})
+    return re.sub(r'href="(\d\d_[a-z0-9_]+)\.ipynb', r'href="\1.slides.html', html)
+
+
+def build(out: Path = OUT) -> list[Path]:
+    """Every lesson as an offline reveal.js deck in `out`, with an index page; returns the
+    decks' paths."""
+    static = out / "_static"
+    for bundle in BUNDLES:
+        source = fetch_bundle(bundle)
+        shutil.copytree(source, static / bundle.folder, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(".complete"))
+    if not fetch_js_assets.is_present(fetch_js_assets.ASSETS[0], CACHE):
+        fetch_js_assets.fetch(fetch_js_assets.ASSETS[0], CACHE)
+    jquery = fetch_js_assets.ASSETS[0].filename
+    shutil.copy2(CACHE / jquery, static / jquery)
+
+    exporter = deck_exporter()
+    decks = []
+    for path in lessons():
+        deck = out / f"{path.stem}.slides.html"
+        deck.write_text(deck_html(path, exporter), encoding="utf-8")
+        decks.append(deck)
+    items = "\n".join(f'<li><a href="{d.name}">{d.name[:2]} · '
+                      f'{d.name[3:].removesuffix(".slides.html").replace("_", " ")}</a></li>'
+                      for d in decks)
+    (out / "index.html").write_text(
+        "<!doctype html><meta charset='utf-8'><title>GPT-2, step by step: slides</title>"
+        "<h1>GPT-2, step by step: slides</h1><p>Arrow keys move between slides, S opens the "
+        f"speaker notes, F goes full screen.</p><ul>{items}</ul>\n", encoding="utf-8")
+    return decks
+
+
+if __name__ == "__main__":
+    if "--build" in sys.argv:
+        print(f"{len(build())} decks in {OUT.relative_to(ROOT)}/")
+        sys.exit(0)
+    sys.exit(main_metadata(check="--check" in sys.argv))
