@@ -15,7 +15,7 @@ STAMP   := $(VENV)/.installed
 export TQDM_DISABLE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: setup lab test test-fast test-portable lint execute bench clean slides
+.PHONY: setup lab test test-fast test-portable lint execute bench clean slides book
 
 # the JavaScript bertviz's views need (notebook 11), fetched from the npm registry into the
 # git-ignored .cache/js; quiet when present, one line saying why when it cannot be fetched
@@ -72,6 +72,10 @@ NB ?= notebooks/[0-9]*.ipynb notebooks/solutions/*.ipynb
 # are fetched once from the npm registry into the git-ignored .cache/js)
 slides: setup
 	$(BIN)/python tools/slides.py --build
+
+# the executed series as a static HTML book in build/book/ (open index.html), offline
+book: setup
+	$(BIN)/python tools/book.py
 
 # the checks run by tests and by make execute record no verdicts in the user's progress file
 test test-fast test-portable execute: export GPT2_STEP_BY_STEP_PROGRESS = off

@@ -84,8 +84,9 @@ def slide_type(cell: dict, previous: dict | None, in_setup: bool) -> str:
     return "subslide" if previous and previous["cell_type"] == "code" else "-"
 
 
-RISE = {"theme": "white", "scroll": True}  # jupyterlab-rise's settings: a theme whose font
-# ships with reveal.js ("simple", the default, loads Google Fonts), tall slides scroll
+# jupyterlab-rise's settings, keys in the order nbformat writes them: a theme whose font ships
+# with reveal.js ("simple", the default, loads Google Fonts), and tall slides scroll
+RISE = {"scroll": True, "theme": "white"}
 
 
 def set_slides(nb: dict) -> dict:
