@@ -63,3 +63,16 @@ def test_every_section_is_a_slide_with_speaker_notes(deck):
     assert "Misconception corrected here: The source note says the future positions' scores " \
            "are set to 0." in text
     assert 'href="05_gpt2_self_attention.slides.html' in html  # lesson links go to decks
+    assert "The answer: Most of it: with a 0 fill" in text  # a Predict-first answer
+    assert "Say while it moves: Switch the fill to 0" in text
+
+
+def test_every_predict_first_prompt_and_explorer_has_its_teacher_notes():
+    for path in lessons():
+        for cell in json.loads(path.read_text())["cells"]:
+            text = "".join(cell["source"])
+            teacher = cell["metadata"].get("teacher", {})
+            if cell["cell_type"] == "markdown" and text.startswith("**Predict first.**"):
+                assert teacher.get("answer"), (path.name, text[:60])
+            if cell["cell_type"] == "code" and "show_interactive(" in text:
+                assert teacher.get("say"), (path.name, text[:60])

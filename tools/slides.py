@@ -6,7 +6,9 @@ writes it by one rule, and a test keeps it current. `build` exports every lesson
 outputs (nothing is re-executed) with nbconvert into build/slides/, with reveal.js, require.js,
 jQuery and MathJax copied beside the decks from npm tarballs fetched once into .cache/js/ (the
 same git-ignored folder as bertviz's JavaScript): no page asks a CDN. Each section gets speaker
-notes made from the lesson itself: its minutes, the controls to move, its misconception box.
+notes made from the lesson itself: its minutes, the controls to move and what to say while they
+move (a cell's `metadata.teacher.say`), the answer to its Predict-first prompt
+(`metadata.teacher.answer`: in the lesson file, not shown to a learner), its misconception box.
 
     python tools/slides.py            # write the slide metadata into the lessons
     python tools/slides.py --check    # exit 1 if a lesson's slide metadata is out of date
@@ -135,8 +137,12 @@ def section_notes(cells: list[dict]) -> str:
                         == "show_interactive" for keyword in node.keywords]
             notes.append("Live: run the explorer and move " + ", ".join(f"`{c}`" for c in controls)
                          + " while the class predicts what changes.")
+        teacher = cell.get("metadata", {}).get("teacher", {})  # kept in the lesson, not shown
+        if "say" in teacher:
+            notes.append("Say while it moves: " + teacher["say"])
         if cell["cell_type"] == "markdown" and "Predict first" in source:
-            notes.append("Ask for guesses before running the next cell (Predict first).")
+            notes.append("Ask for guesses before running the next cell (Predict first)."
+                         + (f" The answer: {teacher['answer']}" if "answer" in teacher else ""))
     unquoted = re.sub(r"(?m)^> ?", "", text)  # the box is a block quote
     box = re.search(r"\*\*Common misconception[^*]*\*\*\s*(.+?\.)(\s|$)", unquoted, re.S)
     if box:
