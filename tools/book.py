@@ -12,6 +12,7 @@ no network: MathJax and require.js come from the npm tarballs that `make slides`
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -99,36 +100,46 @@ def markdown_page(source: Path, depth: int, heading: str) -> str:
             f"<a href='search.html'>Search</a></nav>{body}\n")
 
 
+@functools.cache
+def page_exporter(depth: int):
+    """nbconvert's JupyterLab HTML exporter for a page `depth` folders below the book's root,
+    every script from the book's _static (one exporter per depth, shared by its pages)."""
+    from nbconvert.exporters import HTMLExporter
+    from traitlets.config import Config
+
+    up = "../" * depth
+    config = Config()
+    config.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
+    config.HTMLExporter.template_name = "offline_book"
+    config.HTMLExporter.mathjax_url = f"{up}_static/{MATHJAX}"
+    config.HTMLExporter.require_js_url = f"{up}_static/requirejs-2.3.7/require.js"
+    return HTMLExporter(config=config)
+
+
 def build(out: Path = OUT) -> list[Path]:
     """The book in `out`; returns the notebook pages written."""
     import nbformat
-    from nbconvert.exporters import HTMLExporter
-    from traitlets.config import Config
 
     static = out / "_static"
     for bundle in slides.BUNDLES:
         if bundle.package != "reveal.js":
             shutil.copytree(slides.fetch_bundle(bundle), static / bundle.folder,
                             dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete"))
-    written, entries, listed = [], [], [(p, t, title(p)) for p, t in pages()]
+    listed = [(p, t, title(p)) for p, t in pages()]
+    found = {p: sections(p) for p, _, _ in listed}  # each notebook read once more, not twice
+    written, entries = [], []
     for k, (path, target, name) in enumerate(listed):
         depth = target.count("/")
-        up = "../" * depth
-        config = Config()
-        config.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
-        config.HTMLExporter.template_name = "offline_book"
-        config.HTMLExporter.mathjax_url = f"{up}_static/{MATHJAX}"
-        config.HTMLExporter.require_js_url = f"{up}_static/requirejs-2.3.7/require.js"
         prev = (listed[k - 1][1], listed[k - 1][2]) if k else None
         nxt = (listed[k + 1][1], listed[k + 1][2]) if k + 1 < len(listed) else None
         node = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
-        page_html, _ = HTMLExporter(config=config).from_notebook_node(
+        page_html, _ = page_exporter(depth).from_notebook_node(
             node, resources={"metadata": {"name": name}, "book_bar": bar(depth, prev, nxt)})
         page = out / target
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(relink(page_html, depth), encoding="utf-8")
         written.append(page)
-        for heading, text in sections(path):
+        for heading, text in found[path]:
             words = " ".join(re.sub(r"[#*`>|\[\]()]", " ", text).split())
             entries.append({"page": target, "title": name, "heading": heading,
                             "anchor": anchor(heading), "text": words[:4000]})
@@ -137,18 +148,19 @@ def build(out: Path = OUT) -> list[Path]:
     (out / "teachers_guide.html").write_text(
         markdown_page(ROOT / "docs" / "teachers_guide.md", 0, "Teacher's guide").replace(
             'href="../notebooks/', 'href="'), encoding="utf-8")
-    _write_index(out, listed)
+    _write_index(out, listed, found)
     _write_search(out, entries)
     return written
 
 
-def _write_index(out: Path, listed: list[tuple[Path, str, str]]) -> None:
+def _write_index(out: Path, listed: list[tuple[Path, str, str]],
+                 found: dict[Path, list[tuple[str, str]]]) -> None:
     items = []
     for path, target, name in listed:
         if target.startswith("solutions/"):
             continue
         heads = "".join(f'<li><a href="{target}#{html.escape(anchor(h))}">{html.escape(h)}</a></li>'
-                        for h, _ in sections(path) if not h.startswith(("Set-up", "Next")))
+                        for h, _ in found[path] if not h.startswith(("Set-up", "Next")))
         items.append(f'<li><a href="{target}"><b>{html.escape(name)}</b></a><ul>{heads}</ul></li>')
     solutions = "".join(f'<li><a href="{t}">{html.escape(n)}</a></li>'
                         for _, t, n in listed if t.startswith("solutions/"))
