@@ -1,5 +1,6 @@
 """Diagrams: drawn from one label table (so an edition in another language is a table edit), no
-text over another, all inside the figure, readable sizes, in normal and projector mode."""
+text over another, all inside the figure, readable sizes, in normal and projector mode, in the
+English edition and the Chinese one (its table, LABELS_ZH, chosen by the language setting)."""
 
 import re
 import warnings
@@ -10,7 +11,11 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from helpers import viz
+from helpers.language import set_language
 from helpers.viz import LABELS, token_label
+from helpers.viz.labels_zh import LABELS_ZH
+
+TABLES = {"en": LABELS, "zh": LABELS_ZH}
 
 # every diagram, with example tokens of our own where it takes some (they may be drawn as well)
 CASES = {
@@ -42,6 +47,14 @@ def _draw(name: str, labels=None):
     return fig, texts, canvas.get_renderer()
 
 
+@pytest.fixture(params=sorted(TABLES))
+def edition(request):
+    """The edition's language set for one test ("en", then "zh"), and English again after."""
+    set_language(request.param)
+    yield request.param
+    set_language("en")
+
+
 @pytest.fixture
 def projector():
     """Projector mode on for one test, and off again whatever happens."""
@@ -51,7 +64,7 @@ def projector():
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_each_diagram_is_a_figure_of_the_notebooks_width(name):
+def test_each_diagram_is_a_figure_of_the_notebooks_width(name, edition):
     fig, texts, _ = _draw(name)
     assert isinstance(fig, Figure)
     assert fig.get_figwidth() <= viz.FIG_WIDTH
@@ -60,9 +73,9 @@ def test_each_diagram_is_a_figure_of_the_notebooks_width(name):
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_every_text_comes_from_the_table_or_the_tokens(name):
+def test_every_text_comes_from_the_table_or_the_tokens(name, edition):
     _, texts, _ = _draw(name)
-    allowed = set(LABELS.values()) | _tokens(CASES[name])
+    allowed = set(TABLES[edition].values()) | _tokens(CASES[name])
     assert [t.get_text() for t in texts if t.get_text() not in allowed] == []
     drawn = {t.get_text() for t in texts}
     assert _tokens(CASES[name]) <= drawn  # the tokens passed in are the ones drawn
@@ -116,12 +129,12 @@ def _check_layout(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_no_text_overlaps_another_and_all_lie_inside_the_figure(name):
+def test_no_text_overlaps_another_and_all_lie_inside_the_figure(name, edition):
     _check_layout(name)
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_projector_mode_neither_overlaps_nor_crops(name, projector):
+def test_projector_mode_neither_overlaps_nor_crops(name, edition, projector):
     _check_layout(name)
 
 
@@ -144,7 +157,7 @@ def _box_labels(fig, texts, renderer) -> list[Text]:
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_text_is_large_enough_and_grows_for_a_projector(name):
+def test_text_is_large_enough_and_grows_for_a_projector(name, edition):
     fig, texts, renderer = _draw(name)
     normal = min(t.get_fontsize() for t in texts)
     assert normal >= viz.ANNOTATION_SIZE
@@ -162,3 +175,10 @@ def test_text_is_large_enough_and_grows_for_a_projector(name):
 def test_the_induction_pattern_must_repeat_a_token():
     with pytest.raises(ValueError, match="occur earlier"):
         viz.diagram_induction(tokens=("A", "B", "C"))
+
+
+def test_the_chinese_table_has_every_key_and_translates_the_words():
+    assert sorted(LABELS_ZH) == sorted(LABELS)
+    words = [k for k, v in LABELS.items() if len(re.findall(r"(?<![.\w])[a-z]{3,}\b", v)) >= 2]
+    # every English phrase became Chinese (code names such as c_proj may stay inside it)
+    assert [k for k in words if not re.search(r"[\u4e00-\u9fff]", LABELS_ZH[k])] == []

@@ -3,17 +3,21 @@ set-up every notebook's first cell calls. Imports the layers below; nothing impo
 
     import helpers.notebook
     helpers.notebook.setup()   # figures as sharp pictures; a NameError names the cell to run
+    helpers.notebook.setup(language="zh")   # the same, in the Chinese edition (中文版)
 """
 
+from helpers.language import set_language
 from helpers.notebook.hints import install_cell_hints
 from helpers.notebook.widgets import enable_notebook_display, figure_png, show_interactive
 
 __all__ = ["setup", "install_cell_hints", "enable_notebook_display", "figure_png", "show_interactive"]
 
 
-def setup() -> None:
-    """What a notebook of the series turns on in its first cell, and only in IPython: a
-    returned Figure shows as a retina PNG, and a NameError says which earlier cell defines the
-    missing name. `import helpers` changes nothing by itself."""
+def setup(language: str = "en") -> None:
+    """What a notebook of the series turns on in its first cell: the edition's language (the
+    checks' verdicts and the diagrams' labels), and, in IPython only, a returned Figure shown as
+    a retina PNG and a NameError that says which earlier cell defines the missing name.
+    `import helpers` changes nothing by itself."""
+    set_language(language)
     enable_notebook_display()
     install_cell_hints()

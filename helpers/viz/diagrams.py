@@ -1,8 +1,10 @@
 """Schematic diagrams of the machine, drawn in code: the two objectives, q/k/v, the causal mask,
 the heads, the decoder block, the whole model, sampling, the KV cache and an induction circuit.
 
-Every word drawn comes from one table, `LABELS` (key -> text); a diagram takes `labels=` to draw
-another edition (e.g. a translation) and names any key its table lacks. Figures are drawn in
+Every word drawn comes from one table, `LABELS` (key -> text); the Chinese edition's table is
+`helpers.viz.labels_zh.LABELS_ZH`, used when the language setting is "zh" (helpers.language). A
+diagram also takes `labels=` for any other table, and names any key its table lacks. Chinese
+text is drawn with the font shipped in helpers/viz/fonts, never a system font. Figures are drawn in
 inches (the axes fill the figure, 1 data unit = 1 inch), in the series' style and colours.
 """
 
@@ -12,7 +14,10 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+from helpers.language import language
 from helpers.viz import style
+from helpers.viz.fonts import register_cjk_font
+from helpers.viz.labels_zh import LABELS_ZH
 from helpers.viz.style import (
     FIG_WIDTH,
     FONT_SIZE,
@@ -173,7 +178,9 @@ class _Table:
     """The labels of one diagram: L(key) is the text, or a KeyError naming key and diagram."""
 
     def __init__(self, labels: Mapping[str, str] | None, diagram: str):
-        self.labels, self.diagram = (LABELS if labels is None else labels), diagram
+        if labels is None:
+            labels = LABELS_ZH if language() == "zh" else LABELS
+        self.labels, self.diagram = labels, diagram
 
     def __call__(self, key: str) -> str:
         try:
@@ -205,6 +212,9 @@ def _text(ax, x: float, y: float, text: str, size: float, *, token: bool = False
           ha: str = "center", va: str = "center", **kw):
     """A label (drawn as typed: no maths) or a token (made visible and inert by token_label)."""
     kw.setdefault("color", INK)
+    if any("\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" for ch in text):
+        # Chinese: matplotlib falls back glyph by glyph from the Latin font to the shipped CJK one
+        kw.setdefault("fontfamily", [style.LATIN_FONT, register_cjk_font()])
     if token:
         return ax.text(x, y, token_label(text), fontsize=size, ha=ha, va=va, **kw)
     return ax.text(x, y, text, fontsize=size, ha=ha, va=va, parse_math=False, **kw)

@@ -13,6 +13,7 @@ FIG_WIDTH = 8.4
 DPI = 100  # 1 inch = 100 CSS px; figures are sent as retina PNGs (twice the pixels)
 FONT_SIZE = 12  # points: tick labels, legends; titles and axis labels are larger
 ANNOTATION_SIZE = 10  # points: numbers written in cells and on bars
+LATIN_FONT = "DejaVu Sans"  # matplotlib's own font; Chinese glyphs fall back to helpers/viz/fonts
 _scale = 1.0  # set_projector_mode multiplies every font size by this
 
 VISIBLE_COLOR = "#2c6fad"  # a cell a query may attend to
