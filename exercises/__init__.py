@@ -10,7 +10,8 @@ Checks recompute what they compare against, so a hard-coded value cannot pass; t
 reference answers refuse to run inside the learner's code (`reference`), a forbidden torch
 function is refused however it is reached (`call_refusing`), an input changed in place is
 caught, and the learner's random generators are left as they were.
-The worked solutions are in notebooks/solutions/, and call the same checks.
+The worked solutions are in notebooks/solutions/, and call the same checks. In the Chinese
+edition every printed line is in Chinese (exercises.i18n, one catalog; no second copy of a check).
 """
 
 from __future__ import annotations
@@ -207,28 +208,29 @@ def exercise(notebook: str, number: int) -> Callable:
         @functools.wraps(check)
         def run(*args, **kwargs) -> Verdict | None:
             from exercises import progress  # here: `python -m exercises.progress` runs it fresh
+            from exercises.i18n import say, space  # in the edition's language (helpers.language)
 
             name = f"Exercise {number}"
             if args and is_placeholder(args[0]):
-                print(f"{name}: not answered yet. Write your answer in the cell above, then run "
-                      f"this cell again (worked solution: {solutions}).")
+                print(say(f"{name}: not answered yet. Write your answer in the cell above, then run "
+                      f"this cell again (worked solution: {solutions})."))
                 return None
             try:
                 with _random_state_kept():
                     check(*args, **kwargs)
             except NotAnswered:
-                print(f"{name}: not answered yet. Replace the `...` in the cell above, then run "
-                      f"this cell again (worked solution: {solutions}).")
+                print(say(f"{name}: not answered yet. Replace the `...` in the cell above, then run "
+                      f"this cell again (worked solution: {solutions})."))
                 return None
             except Wrong as e:
-                print(f"{name}: not right yet. {e}")
+                print(say(f"{name}: not right yet.") + space() + say(str(e)))
                 progress.record(notebook, number, solved=False)
                 return WRONG
             except LearnersCodeRaised as e:  # shown as a hint, not a crash
-                print(f"{name}: your code raised {e}")
+                print(say(f"{name}: your code raised") + space() + str(e))
                 progress.record(notebook, number, solved=False)
                 return WRONG
-            print(f"{name}: correct.")
+            print(say(f"{name}: correct."))
             progress.record(notebook, number, solved=True)
             return CORRECT
 

@@ -26,7 +26,9 @@ def _tensor(got, name: str) -> torch.Tensor:
 
 
 def _shape(t: torch.Tensor, want: tuple, name: str, hint: str = "") -> None:
-    require(tuple(t.shape) == want, f"{name} should have shape {want}, got {tuple(t.shape)}{hint}")
+    if hint:
+        require(tuple(t.shape) == want, f"{name} should have shape {want}, got {tuple(t.shape)} ({hint})")
+    require(tuple(t.shape) == want, f"{name} should have shape {want}, got {tuple(t.shape)}")
 
 
 @exercise("03", 1)
@@ -41,12 +43,12 @@ def exercise_1(predict_zero_queries) -> None:
         require(isinstance(got, tuple) and len(got) == 2,
                 "predict_zero_queries should return a pair (weights, outputs)")
         w, out = _tensor(got[0], "weights"), _tensor(got[1], "outputs")
-        _shape(w, (T, T), "weights", f" for {T} tokens: one row per query, one column per key")
+        _shape(w, (T, T), "weights", f"{T} tokens: one row per query, one column per key")
         require(torch.allclose(w.sum(dim=-1), torch.ones(T, dtype=DTYPE)),
                 "every row of weights comes out of a softmax, so it sums to 1")
         require(torch.allclose(w, want_w), "all scores are equal (q = 0 gives q·k = 0), so what "
                 "does the softmax make of a row of equal numbers?")
-        _shape(out, (T, d_v), "outputs", " (one output per query, the size of a value)")
+        _shape(out, (T, d_v), "outputs", "one output per query, the size of a value")
         if not torch.allclose(out, want_out):
             require(not torch.allclose(out, V), "each output is a weighted sum of all the "
                     "values, not the query's own value")
@@ -92,7 +94,7 @@ def exercise_3(fold_sqrt_d) -> None:
         W_q, W_k, W_v = (torch.randn(C, d, generator=g, dtype=DTYPE) for _ in range(3))
         want, _ = self_attention(X @ W_q, X @ W_k, X @ W_v)
         folded = _tensor(call(fold_sqrt_d, W_q.clone()), "fold_sqrt_d(W_q)")
-        _shape(folded, (C, d), "W_q_folded", " (the shape of W_q)")
+        _shape(folded, (C, d), "W_q_folded", "the shape of W_q")
         got = torch.softmax((X @ folded) @ (X @ W_k).T, dim=-1) @ (X @ W_v)  # no division
         if torch.allclose(got, want):
             continue
@@ -124,7 +126,7 @@ def exercise_4(weight_on) -> None:
         if tuple(got.shape) == (T_q,) and H != T_q:
             raise Wrong("that is one number per query; average over the queries, so that "
                         "each head gets one number")
-        _shape(got, (H,), "the result", f" for {H} heads: one number per head")
+        _shape(got, (H,), "the result", f"{H} heads: one number per head")
         if torch.allclose(got, want):
             continue
         require(not torch.allclose(got, want * T_q), "that is the sum over the queries; take "

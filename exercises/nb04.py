@@ -110,10 +110,11 @@ def exercise_2(chunked_mask, is_causal) -> None:
         got = as_bool(got, "is_causal")  # a one-element bool tensor works in an `if` as well
         if got == want:
             continue
-        verdict = "is" if want else "is not"
-        raise Wrong(f"is_causal({name}) gave {got}, but that mask {verdict} causal ({what}). "
-                    "A mask is causal when no query i may see a key j after it: which cells of "
+        question = ("A mask is causal when no query i may see a key j after it: which cells of "
                     "a (T, T) mask are those?")
+        if want:
+            raise Wrong(f"is_causal({name}) gave {got}, but that mask is causal ({what}). {question}")
+        raise Wrong(f"is_causal({name}) gave {got}, but that mask is not causal ({what}). {question}")
 
 
 class _Recorder:

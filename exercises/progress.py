@@ -18,6 +18,8 @@ import os
 import sys
 from pathlib import Path
 
+from exercises.i18n import say
+
 SETTING = "GPT2_STEP_BY_STEP_PROGRESS"
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -90,9 +92,9 @@ def summary() -> str:
         if next_up is None and missing:
             next_up = f"notebook {number} ({title}), exercise {missing[0]}"
     where = progress_file()
-    rows.append(f"{solved_count} of {total} exercises solved; "
-                + (f"next: {next_up}" if next_up else "all done"))
-    rows.append(f"(recorded in {where})" if where else f"(not recorded: {SETTING}=off)")
+    rows.append(say(f"{solved_count} of {total} exercises solved") + "; "
+                + (say(f"next: {next_up}") if next_up else say("every exercise solved")))
+    rows.append(say(f"(recorded in {where})" if where else f"(not recorded: {SETTING}=off)"))
     return "\n".join(rows)
 
 

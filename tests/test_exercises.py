@@ -38,10 +38,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import exercises.i18n as i18n
 from exercises import CORRECT, WRONG
 
 from exercise_cases import CASES, NOTEBOOKS, SOLUTIONS, Answer, Case, Later
 
+CJK = re.compile(r"[\u4e00-\u9fff]")
 SOLUTIONS_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 
 
@@ -286,6 +288,9 @@ def test_a_wrong_answer_is_rejected(case, index, solutions, capsys):
     assert result is WRONG, f"{where}: the check returned {result!r} and printed {out!r}"
     assert answer.hint is None or answer.hint in out, f"{where}: no {answer.hint!r} in {out!r}"
     assert answer.absent is None or answer.absent not in out, f"{where}: {answer.absent!r} in {out!r}"
+    if "not right yet." in out:  # the Chinese edition prints every word of the hint in Chinese
+        hint = out.strip().split("not right yet. ", 1)[1]
+        assert CJK.search(i18n.translate(hint, strict=True)), f"{where}: {hint!r} stays English"
 
 
 @pytest.mark.parametrize(("case", "index"), RIGHT)
