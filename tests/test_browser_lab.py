@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -693,6 +694,52 @@ def test_a_lesson_plays_as_live_slides_with_rise(lab, browser):
         second = page.evaluate("document.querySelector('.reveal .slides section.present')"
                                ".innerText")
         assert second != first  # the deck moves
+        assert external == [], f"requests left the machine: {external[:5]}"
+        assert page_errors == [], f"JavaScript errors on the page: {page_errors[:3]}"
+    finally:
+        page.close()
+        _shut_down_kernels(lab)
+
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.timeout(900)
+def test_a_chinese_lesson_runs_speaks_chinese_and_its_widget_responds(lab, browser):
+    """The Chinese edition in JupyterLab: 04 runs top to bottom without an error, its prose,
+    its diagram and its checks are in Chinese, no Chinese glyph is missing from the figures
+    (matplotlib would warn on stderr), and its first control redraws its figure."""
+    path = "zh/04_masked_self_attention.ipynb"
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    external, page_errors = [], []
+    page.on("request", lambda r: None if r.url.startswith(LOCAL) else external.append(r.url))
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    try:
+        RUN_ALL_SECONDS["zh/" + Path(path).stem] = run_all(page, lab, path)
+        assert page.evaluate(CELL_ERRORS, path) == []
+        text = page.evaluate(_js("return panelFor(arg).content.node.innerText;"), path)
+        assert "掩蔽自注意力" in text  # the title, rendered from the Chinese Markdown
+        assert "练习 1：尚未作答" in text  # a check's verdict, in Chinese
+        assert "missing from font" not in text  # no tofu: every glyph came from the shipped font
+        images = page.evaluate(_js("return panelFor(arg).content.node.querySelectorAll("
+                                   "'.jp-OutputArea-output img').length;"), path)
+        assert images >= 5
+        page.wait_for_function(WIDGETS_SHOWN, arg=path, timeout=60_000, polling=200)
+        controls = page.evaluate(DISCOVER, path)
+        assert controls, "the lesson's explorer has no control"
+        control = controls[0]
+        assert page.evaluate(FOCUS, control["id"])
+        settle(page, path, control["box"], 1.0)
+        picture = page.evaluate(IMAGE_HASH, control["box"])
+        state = page.evaluate(STATE, [path, control["id"]])
+        key = "ArrowUp" if state["max"] is None or state["value"] < state["max"] else "ArrowDown"
+        if control["kind"] == "dropdown":
+            key = "ArrowDown" if state["value"] < state["max"] else "ArrowUp"
+        before, after, seconds = press_and_time(page, path, control, key, 1.0)
+        assert after["value"] != before["value"]
+        assert page.evaluate(IMAGE_HASH, control["box"]) != picture
+        if os.environ.get("SCREENSHOTS"):  # for a person to look at: SCREENSHOTS=folder
+            page.screenshot(path=str(Path(os.environ["SCREENSHOTS"]) / "zh_04_widget.png"))
         assert external == [], f"requests left the machine: {external[:5]}"
         assert page_errors == [], f"JavaScript errors on the page: {page_errors[:3]}"
     finally:

@@ -44,10 +44,11 @@ def test_constraints_agree_with_pyproject():
         assert locked.get(name) == version, name
 
 
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "notebooks").glob("solutions/*.ipynb"))
+NOTEBOOKS = [path for edition in ("", "zh/") for folder in ("", "solutions/")
+             for path in sorted((ROOT / "notebooks").glob(f"{edition}{folder}*.ipynb"))]
 
 
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
 def test_notebooks_are_executed_in_order_in_the_projects_python(notebook):
     import json
 

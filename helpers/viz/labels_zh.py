@@ -44,7 +44,7 @@ LABELS_ZH: dict[str, str] = {
     "masked.softmax_note": "逐行计算：\n每行之和为 1",
     "masked.times": "×",
     "masked.v": "4. V",
-    "masked.output_note": "每个输出行：\nV 各行的\n加权和",
+    "masked.output_note": "每个输出行：\n是 V 各行的\n加权和",
     "masked.queries": "查询",
     "masked.keys": "键",
     "masked.minus_inf": "−∞",
@@ -100,7 +100,7 @@ LABELS_ZH: dict[str, str] = {
     "sampling.multinomial": "torch.multinomial",
     "sampling.next": "下一个词元",
     "sampling.dropped": "被丢弃 → −∞",
-    "sampling.append": "接到输入末尾，\n模型再运行\n一次",
+    "sampling.append": "接到输入末尾，\n模型再运行一次",
     "sampling.greedy": "贪心：argmax\n（等同于 top_k = 1）",
     # 8. 键值缓存（第 10 课）
     "kv.prefill": "预填充：提示只算一次",
@@ -120,11 +120,11 @@ LABELS_ZH: dict[str, str] = {
     # 9. 归纳电路（第 11 课）
     "induction.tokens": "词元",
     "induction.layer0": "第 0 层",
-    "induction.layer0_head": "前一词元\n头",
+    "induction.layer0_head": "前一个\n词元头",
     "induction.layer1": "第 1 层",
     "induction.layer1_head": "归纳头",
     "induction.before_me": "我前面的词元是",
-    "induction.query": "寻找前一个词元\n是它的键",
-    "induction.copies": "注意那里，复制",
+    "induction.query": "寻找这样的键：\n它前一个词元是",
+    "induction.copies": "关注那里，复制",
     "induction.predicts": "预测",
 }
