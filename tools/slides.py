@@ -122,11 +122,28 @@ def main_metadata(check: bool) -> int:
 # --- speaker notes, made from the lesson at build time ---------------------------------------
 
 
-def section_notes(cells: list[dict]) -> str:
+# the notes' words in each edition; the Chinese lessons' headings and boxes are found by theirs
+NOTE_WORDS = {
+    "en": {"minutes": MINUTES, "live": "Live: run the explorer and move {controls} while the class "
+           "predicts what changes.", "say": "Say while it moves: ", "predict": "Predict first",
+           "ask": "Ask for guesses before running the next cell (Predict first).",
+           "answer": " The answer: ", "box": "Common misconception",
+           "corrected": "Misconception corrected here: ", "sep": ", ", "end": "."},
+    "zh": {"minutes": re.compile(r"^\*(选学 · )?(全部练习)?约 \d+ 分钟\*\n\n?", re.M),
+           "live": "现场演示：运行探索器，移动 {controls}，先让大家预测会发生什么变化。",
+           "say": "移动时讲：", "predict": "先预测",
+           "ask": "运行下一个单元格之前，先请大家猜一猜（先预测）。",
+           "answer": "答案：", "box": "常见误解", "corrected": "这里纠正的误解：", "sep": "、",
+           "end": "。"},
+}
+
+
+def section_notes(cells: list[dict], edition: str = "en") -> str:
     """Notes for one section: its minutes, the controls of its explorer, its misconception."""
+    words = NOTE_WORDS[edition]
     text = "\n".join("".join(c["source"]) for c in cells)
     notes = []
-    minutes = MINUTES.search(text)
+    minutes = words["minutes"].search(text)
     if minutes:
         notes.append(minutes.group(0).strip().strip("*"))
     for cell in cells:
@@ -135,28 +152,29 @@ def section_notes(cells: list[dict]) -> str:
             controls = [keyword.arg for node in ast.walk(ast.parse(source))
                         if isinstance(node, ast.Call) and getattr(node.func, "id", "")
                         == "show_interactive" for keyword in node.keywords]
-            notes.append("Live: run the explorer and move " + ", ".join(f"`{c}`" for c in controls)
-                         + " while the class predicts what changes.")
+            notes.append(words["live"].format(controls=words["sep"].join(f"`{c}`" for c in controls)))
         teacher = cell.get("metadata", {}).get("teacher", {})  # kept in the lesson, not shown
         if "say" in teacher:
-            notes.append("Say while it moves: " + teacher["say"])
-        if cell["cell_type"] == "markdown" and "Predict first" in source:
-            notes.append("Ask for guesses before running the next cell (Predict first)."
-                         + (f" The answer: {teacher['answer']}" if "answer" in teacher else ""))
+            notes.append(words["say"] + teacher["say"])
+        if cell["cell_type"] == "markdown" and words["predict"] in source:
+            notes.append(words["ask"]
+                         + (words["answer"] + teacher["answer"] if "answer" in teacher else ""))
     unquoted = re.sub(r"(?m)^> ?", "", text)  # the box is a block quote
-    box = re.search(r"\*\*Common misconception[^*]*\*\*\s*(.+?\.)(\s|$)", unquoted, re.S)
+    end = re.escape(words["end"])
+    box = re.search(r"\*\*" + words["box"] + r"[^*]*\*\*\s*(.+?" + end + r")(\s|$|(?<=。))",
+                    unquoted, re.S)
     if box:
-        notes.append("Misconception corrected here: " + " ".join(box.group(1).split()))
+        notes.append(words["corrected"] + " ".join(box.group(1).split()))
     return "\n\n".join(notes)
 
 
-def with_notes(nb: dict) -> dict:
+def with_notes(nb: dict, edition: str = "en") -> dict:
     """A copy of the notebook with a speaker-notes cell after each section's first cell."""
     nb = copy.deepcopy(nb)
     starts = [i for i, c in enumerate(nb["cells"])
               if c["cell_type"] == "markdown" and "".join(c["source"]).startswith("## ")]
     for start, end in reversed(list(zip(starts, starts[1:] + [len(nb["cells"])], strict=True))):
-        notes = section_notes(nb["cells"][start:end])
+        notes = section_notes(nb["cells"][start:end], edition)
         if notes:
             nb["cells"].insert(start + 1, {"cell_type": "markdown", "id": f"notes-{start}",
                                            "metadata": {"slideshow": {"slide_type": "notes"}},
@@ -190,19 +208,20 @@ def fetch_bundle(bundle: Bundle, dest: Path = CACHE) -> Path:
     return folder
 
 
-def deck_exporter():
-    """nbconvert's reveal.js exporter, every script and style sheet from the deck's _static."""
+def deck_exporter(up: str = ""):
+    """nbconvert's reveal.js exporter, every script and style sheet from the deck's _static
+    (`up` = "../" for a deck one folder below it, as the Chinese edition's in zh/)."""
     from nbconvert.exporters import SlidesExporter
     from traitlets.config import Config
 
     config = Config()
     config.SlidesExporter.extra_template_basedirs = [str(TEMPLATES)]
     config.SlidesExporter.template_name = "offline_reveal"
-    config.SlidesExporter.reveal_url_prefix = "_static/reveal.js-4.0.2"
-    config.SlidesExporter.require_js_url = "_static/requirejs-2.3.7/require.js"
-    config.SlidesExporter.jquery_url = f"_static/{fetch_js_assets.ASSETS[0].filename}"
+    config.SlidesExporter.reveal_url_prefix = f"{up}_static/reveal.js-4.0.2"
+    config.SlidesExporter.require_js_url = f"{up}_static/requirejs-2.3.7/require.js"
+    config.SlidesExporter.jquery_url = f"{up}_static/{fetch_js_assets.ASSETS[0].filename}"
     config.SlidesExporter.mathjax_url = (
-        "_static/mathjax-2.7.7/MathJax.js?config=TeX-AMS_CHTML-full,Safe")
+        f"{up}_static/mathjax-2.7.7/MathJax.js?config=TeX-AMS_CHTML-full,Safe")
     config.SlidesExporter.reveal_scroll = True  # a tall output scrolls inside its slide
     config.SlidesExporter.reveal_theme = "white"  # its font ships with reveal.js ("simple"'s
     # comes from Google Fonts)
@@ -211,10 +230,13 @@ def deck_exporter():
 
 def deck_html(path: Path, exporter=None) -> str:
     """One lesson's deck from its stored outputs, with speaker notes; links to other lessons
-    point to their decks."""
+    point to their decks. A Chinese lesson (notebooks/zh/) keeps the slide metadata its
+    English lesson gave it (tools/zh_edition.py copies it) and gets Chinese notes."""
     import nbformat
 
-    nb = with_notes(set_slides(json.loads(path.read_text(encoding="utf-8"))))
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    edition = "zh" if path.parent.name == "zh" else "en"
+    nb = with_notes(set_slides(nb) if edition == "en" else nb, edition)
     node = nbformat.reads(json.dumps(nb), as_version=4)  # sources as strings
     html, _ = (exporter or deck_exporter()).from_notebook_node(
         node, resources={"metadata": {"name": path.stem}})
@@ -234,19 +256,23 @@ def build(out: Path = OUT) -> list[Path]:
     jquery = fetch_js_assets.ASSETS[0].filename
     shutil.copy2(CACHE / jquery, static / jquery)
 
-    exporter = deck_exporter()
-    decks = []
-    for path in lessons():
-        deck = out / f"{path.stem}.slides.html"
-        deck.write_text(deck_html(path, exporter), encoding="utf-8")
-        decks.append(deck)
-    items = "\n".join(f'<li><a href="{d.name}">{d.name[:2]} · '
-                      f'{d.name[3:].removesuffix(".slides.html").replace("_", " ")}</a></li>'
-                      for d in decks)
+    decks, lists = [], {}
+    for folder, up in (("", ""), ("zh/", "../")):
+        exporter = deck_exporter(up)
+        for path in sorted((ROOT / "notebooks" / folder).glob("[0-9][0-9]_*.ipynb")):
+            deck = out / folder / f"{path.stem}.slides.html"
+            deck.parent.mkdir(parents=True, exist_ok=True)
+            deck.write_text(deck_html(path, exporter), encoding="utf-8")
+            decks.append(deck)
+            name = json.loads(path.read_text(encoding="utf-8"))["cells"][0]["source"][0]
+            lists.setdefault(folder, []).append(
+                f'<li><a href="{folder}{deck.name}">{name.lstrip("# ").strip()}</a></li>')
     (out / "index.html").write_text(
         "<!doctype html><meta charset='utf-8'><title>GPT-2, step by step: slides</title>"
         "<h1>GPT-2, step by step: slides</h1><p>Arrow keys move between slides, S opens the "
-        f"speaker notes, F goes full screen.</p><ul>{items}</ul>\n", encoding="utf-8")
+        f"speaker notes, F goes full screen.</p><ul>{''.join(lists.get('', []))}</ul>"
+        f"<h2>中文版</h2><p>方向键翻页，S 打开演讲者备注，F 全屏。</p>"
+        f"<ul>{''.join(lists.get('zh/', []))}</ul>\n", encoding="utf-8")
     return decks
 
 
