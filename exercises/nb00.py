@@ -12,7 +12,7 @@ import random
 import torch
 from torch import nn
 
-from exercises import Wrong, as_int, call, exercise, require
+from exercises import LearnersCodeRaised, Wrong, as_int, call, exercise, require
 from helpers import GPT, GPTConfig, causal_mask
 
 
@@ -27,6 +27,7 @@ def _modules() -> list[tuple[str, nn.Module]]:
                                          n_head=3))),
         ("a 1-block GPT", GPT(GPTConfig(vocab_size=29, n_positions=5, n_embd=8, n_layer=1,
                                          n_head=2))),
+        ("nn.ReLU()", nn.ReLU()),  # no parameters at all: an empty sum
     ]
 
 
@@ -34,8 +35,14 @@ def _modules() -> list[tuple[str, nn.Module]]:
 def exercise_1(count_parameters) -> None:
     """count_parameters(module): the number of numbers in all of the module's parameters."""
     for name, module in _modules():
-        got = call(count_parameters, module)
         want = sum(p.numel() for p in module.parameters())
+        try:
+            got = call(count_parameters, module)
+        except LearnersCodeRaised as e:
+            if want:
+                raise
+            raise Wrong(f"for {name}, which has no parameters at all, your code raised {e}; "
+                        "a module with nothing to learn has a count too") from None
         got = as_int(got, "count_parameters")
         if got == want:
             continue

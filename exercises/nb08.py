@@ -81,8 +81,11 @@ def exercise_2(nucleus_size) -> None:
 def exercise_3(min_p_filter) -> None:
     """min_p_filter(logits, min_p): -inf for tokens less likely than min_p x the top probability."""
     g = torch.Generator().manual_seed(3)
-    for shape, min_p in (((10,), 0.1), ((3, 30), 0.05), ((65,), 0.5), ((2, 4), 1.0)):
-        logits = torch.randn(*shape, generator=g) * 3  # (..., V)
+    # min_p = 1.0: the top token's probability equals the threshold exactly; the last logits
+    # lie hundreds apart, where exp overflows to inf in float32
+    for shape, min_p, scale in (((10,), 0.1, 3.0), ((3, 30), 0.05, 3.0), ((65,), 0.5, 3.0),
+                                ((2, 4), 1.0, 3.0), ((2, 8), 0.1, 100.0)):
+        logits = torch.randn(*shape, generator=g) * scale  # (..., V)
         got = call(min_p_filter, logits.clone(), min_p)
         require(isinstance(got, torch.Tensor) and got.shape == logits.shape,
                 f"return logits of the input's shape {tuple(shape)}")
@@ -97,6 +100,15 @@ def exercise_3(min_p_filter) -> None:
                 "a dropped token needs -inf: a logit of 0 still gets probability (notebook 04)")
         require(not torch.equal(got < -1e8, ~keep), "the right tokens are dropped; give them "
                 "float('-inf'), as top_k_filter and top_p_filter do, so nothing is left of them")
+        at_threshold = probs == min_p * probs.max(dim=-1, keepdim=True).values
+        require(not (at_threshold.any() and torch.equal(got.isinf(), ~keep | at_threshold)),
+                "a token whose probability is exactly min_p times the largest is kept too: "
+                "drop only the tokens below that (<, not <=)")
+        if logits.exp().isinf().any() and (got.isfinite() & ~keep).any():
+            raise Wrong(f"with logits as large as {float(logits.max()):.0f} you keep tokens far "
+                        "less likely than the top one: exp of a logit above about 88.7 is inf "
+                        "in float32 (and inf / inf is nan). Compare probabilities from a "
+                        "softmax, which subtracts the largest logit first")
         absolute = logits.masked_fill(probs < min_p, float("-inf"))
         require(not torch.equal(got, absolute) or torch.equal(absolute, want),
                 "min-p is relative: compare each probability with min_p times the LARGEST one")
@@ -129,8 +141,10 @@ def _exhaustive(model: GPT, idx: torch.Tensor, n: int) -> torch.Tensor:
 
 
 # (seed, vocab, prompt length, n): in the first three greedy's continuation is not the best;
-# in the last, beam search with 2, 3, 4 or 5 beams misses the best too
-CASES_4 = [(3, 5, 3, 2), (3, 6, 2, 3), (7, 7, 4, 2), (0, 4, 1, 1), (14, 6, 3, 3)]
+# then one new token; then a best continuation of two different tokens, so that their order
+# matters (the other best ones repeat a token); in the last, beam search with 2, 3, 4 or 5
+# beams misses the best too
+CASES_4 = [(3, 5, 3, 2), (3, 6, 2, 3), (7, 7, 4, 2), (0, 4, 1, 1), (16, 5, 2, 2), (14, 6, 3, 3)]
 
 
 @exercise("08", 4)
@@ -151,6 +165,9 @@ def exercise_4(best_continuation) -> None:
         mine = sequence_logprob(model, torch.cat([idx, got[None].long()], dim=1), T)[0]
         if abs(float(mine - best)) < 1e-5:
             continue  # the best (or tied with it)
+        best_tail = list(itertools.product(range(V), repeat=n))[int(joint.argmax())]
+        require(got.flip(0).tolist() != list(best_tail), "the best continuation's tokens, in "
+                "reverse order: the first new token comes first")
         greedy = generate(model, idx, n, do_sample=False)[0, T:]
         require(not torch.equal(got.long(), greedy), "that is greedy's continuation: it takes the "
                 "best token at every step, which is not always the best sequence; try them all")

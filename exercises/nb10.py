@@ -55,8 +55,10 @@ def exercise_1(gqa_cache_bytes) -> None:
 def exercise_2(attend_new_token) -> None:
     """attend_new_token(q (B, H, 1, d), K (B, H, t, d), V (B, H, t, d)) -> (B, H, 1, d)."""
     g = torch.Generator().manual_seed(10)
-    for B, H, t, d in [(1, 1, 1, 4), (2, 3, 5, 8), (1, 4, 9, 16), (3, 2, 2, 6)]:
-        q_all = torch.randn(B, H, t, d, generator=g, dtype=torch.float64)
+    # the last queries are 1000 times larger: scores far apart, where exp overflows
+    for B, H, t, d, scale in [(1, 1, 1, 4, 1.0), (2, 3, 5, 8, 1.0), (1, 4, 9, 16, 1.0),
+                              (3, 2, 2, 6, 1.0), (2, 2, 6, 8, 1000.0)]:
+        q_all = scale * torch.randn(B, H, t, d, generator=g, dtype=torch.float64)
         K = torch.randn(B, H, t, d, generator=g, dtype=torch.float64)
         V = torch.randn(B, H, t, d, generator=g, dtype=torch.float64)
         q = q_all[:, :, -1:]  # the newest token's query, (B, H, 1, d)
@@ -69,6 +71,11 @@ def exercise_2(attend_new_token) -> None:
         want = full[:, :, -1:]  # the newest token's row
         if torch.allclose(got.double(), want, atol=1e-6):
             continue
+        largest = float((q @ K.transpose(-2, -1)).max()) / math.sqrt(d)
+        require(scale == 1.0 or not got.isnan().any(), f"the output holds nan for scores as "
+                f"large as {largest:.0f}: exp of a score above about 709 is inf (in float64), "
+                "and inf / inf is nan. Subtract each row's largest score before exp, as "
+                "torch.softmax does")
         unscaled = torch.softmax(q @ K.transpose(-2, -1), dim=-1) @ V
         require(not torch.allclose(got.double(), unscaled, atol=1e-6),
                 "the scores need dividing by sqrt(d), as in notebook 03")
@@ -127,7 +134,7 @@ def _generated(fn, model: GPT, idx: torch.Tensor, n: int) -> tuple[torch.Tensor,
 @exercise("10", 3)
 def exercise_3(greedy_with_cache) -> None:
     """greedy_with_cache(model, idx, n): n greedy tokens, prefill then one token per call."""
-    for seed, (B, T, n) in [(1, (1, 4, 8)), (2, (2, 5, 10)), (3, (1, 1, 6))]:
+    for seed, (B, T, n) in [(1, (1, 4, 8)), (2, (2, 5, 10)), (3, (1, 1, 6)), (4, (2, 3, 0))]:
         model = _tiny_gpt(seed, n_positions=24)
         idx = torch.randint(0, 17, (B, T), generator=torch.Generator().manual_seed(seed))
         out, spy = _generated(greedy_with_cache, model, idx, n)
@@ -168,7 +175,8 @@ def exercise_4(greedy_any_length) -> None:
     """greedy_any_length(model, idx, n): as exercise 3, and past the context window too."""
     tiny = _tiny_gpt(6, n_positions=16)
     short = torch.randint(0, 17, (1, 2), generator=torch.Generator().manual_seed(6))
-    for model, idx, n in [(tiny, short, 4), *_shipped_cases()]:
+    long = torch.randint(0, 17, (2, 21), generator=torch.Generator().manual_seed(7))  # > 16
+    for model, idx, n in [(tiny, short, 4), *_shipped_cases(), (tiny, long, 5)]:
         B, T = idx.shape
         n_pos = model.config.n_positions
         out, spy = _generated(greedy_any_length, model, idx, n)
@@ -178,6 +186,10 @@ def exercise_4(greedy_any_length) -> None:
                 f"the model was given more than its n_positions = {n_pos} tokens")
         if not torch.equal(out, want):
             first = int((out != want).any(dim=0).nonzero()[0])
+            if T > n_pos and first == T:
+                raise Wrong(f"a prompt of {T} tokens is longer than the context (n_positions = "
+                            f"{n_pos}), and the first new token already differs: read the "
+                            f"prompt through its LAST window of {n_pos} tokens")
             if first >= n_pos:
                 raise Wrong(f"right up to the context's end ({n_pos} tokens), then different: "
                             "once the window slides every token changes position, so the "

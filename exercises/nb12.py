@@ -72,7 +72,7 @@ def _trainable_names(model: GPT, n_layer: int, n: int) -> set[str]:
 def exercise_2(freeze_all_but_last: Callable) -> None:
     """freeze_all_but_last(model, n): only the last n blocks and ln_f keep requires_grad;
     returns the number of trainable parameters."""
-    for n_layer, n, seed in ((3, 1, 0), (4, 2, 1), (2, 2, 2), (5, 3, 3)):
+    for n_layer, n, seed in ((3, 1, 0), (4, 2, 1), (2, 2, 2), (5, 3, 3), (3, 0, 4)):
         torch.manual_seed(seed)
         model = GPT(GPTConfig(vocab_size=17, n_positions=8, n_embd=12, n_layer=n_layer, n_head=2))
         count = call(freeze_all_but_last, model, n)
@@ -91,6 +91,8 @@ def exercise_2(freeze_all_but_last: Callable) -> None:
             wrong = sorted({name.split(".")[1] for name in trainable ^ want if name.startswith("h.")})
             require(bool(wrong), "train all of ln_f (its weight and its bias) and nothing else "
                     "outside the last n blocks")
+            require(n > 0 or len(wrong) < n_layer, "with n = 0 no block trains, only ln_f; but "
+                    "every block does here. Careful: -0 is 0, so model.h[-0:] is the whole list")
             raise Wrong(f"with n_layer = {n_layer} and n = {n}, blocks h[{', '.join(wrong)}] are "
                         "set the wrong way: only the LAST n blocks train")
         require(isinstance(count, int) and not isinstance(count, bool),
@@ -109,8 +111,9 @@ def exercise_2(freeze_all_but_last: Callable) -> None:
 def exercise_3(sine_tone: Callable) -> None:
     """sine_tone(pitch, seconds, sample_rate): sin(2 pi f t) at MIDI pitch's frequency,
     round(seconds * sample_rate) samples."""
+    # 0.3 * 11025 = 3307.5 and 0.1 * 11025 = 1102.5: round() goes to the even neighbour
     for pitch, seconds, rate in ((69, 0.01, 8000), (60, 0.02, 16_000), (81, 0.005, 22_050),
-                                 (47, 0.013, 11_025)):
+                                 (47, 0.013, 11_025), (64, 0.3, 11_025), (72, 0.1, 11_025)):
         got = call(sine_tone, pitch, seconds, rate)
         got = np.asarray(got, dtype=np.float64)
         n = round(seconds * rate)

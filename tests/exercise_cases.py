@@ -16,6 +16,7 @@ so it never repeats the solution. An answer that needs the notebook before the c
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import pkgutil
 import re
@@ -29,7 +30,17 @@ import torch.nn.functional as F
 from torch import nn
 
 import exercises
-from helpers import GPT, GPTConfig, beam_search, causal_mask, full_mask, generate, music, padding_mask
+from helpers import (
+    GPT,
+    GPTConfig,
+    beam_search,
+    causal_mask,
+    full_mask,
+    generate,
+    music,
+    padding_mask,
+    sequence_logprob,
+)
 
 
 class Solutions:
@@ -133,6 +144,8 @@ def _cases_00() -> Iterator[Case]:
         W(lambda m: sum(p.numel() for p in m.parameters() if p.dim() > 1), "biases"),
         W(lambda m: m.num_parameters(), "raised AttributeError"),  # only GPT has that method
         W(lambda m: sum(p.shape[0] for p in m.parameters())),
+        # torch.cat of no tensors raises: nn.ReLU() has no parameters
+        W(lambda m: torch.nn.utils.parameters_to_vector(m.parameters()).numel(), "no parameters at all"),
     ], right=[
         R(lambda m: torch.tensor(sum(p.numel() for p in m.parameters()))),  # a 0-d int tensor
         R(lambda m: np.int64(sum(p.numel() for p in m.parameters()))),  # a NumPy integer
@@ -417,7 +430,7 @@ def _cases_04() -> Iterator[Case]:
 
 
 def _attention_with_a_slip(x, c_attn, c_proj, n_head, *, transpose, scale_by_c, mask,
-                           reshape=False, fill=float("-inf")):
+                           reshape=False, fill=float("-inf"), exp_by_hand=False):
     """Notebook 05's multi-head attention with one of the classic slips switched on."""
     B, T, C = x.shape
     hd = C // n_head
@@ -431,7 +444,11 @@ def _attention_with_a_slip(x, c_attn, c_proj, n_head, *, transpose, scale_by_c, 
     scores = q @ k.transpose(-2, -1) / math.sqrt(C if scale_by_c else hd)
     if mask:
         scores = scores.masked_fill(~causal_mask(T), fill)
-    y = torch.softmax(scores, dim=-1) @ v
+    if exp_by_hand:  # a softmax without subtracting the largest score: exp overflows
+        weights = scores.exp() / scores.exp().sum(dim=-1, keepdim=True)
+    else:
+        weights = torch.softmax(scores, dim=-1)
+    y = weights @ v
     return c_proj(y.transpose(1, 2).reshape(B, T, C))
 
 
@@ -482,6 +499,7 @@ def _cases_05() -> Iterator[Case]:
         W(slip(mask=False), "causal mask is missing"),
         W(slip(fill=0.0), "-inf"),
         W(slip(reshape=True), "transpose(1, 2)", absent="mask is missing"),
+        W(slip(exp_by_hand=True), "inf / inf is nan"),
         W(lambda x, c_attn, c_proj, n_head: x),
     ])
     yield Case("05", 5, "previous_token_weight", [
@@ -611,12 +629,17 @@ def _cases_07() -> Iterator[Case]:
         logp = F.log_softmax(model(idx), dim=1)  # the wrong dimension
         return logp[:, :-1].gather(-1, idx[:, 1:, None])[..., 0].sum(dim=-1)
 
+    def log_of_softmax(model, idx):  # a probability that rounds to 0 gives log 0 = -inf
+        probs = model(idx).softmax(dim=-1)
+        return probs[:, :-1].gather(-1, idx[:, 1:, None])[..., 0].log().sum(dim=-1)
+
     yield Case("07", 3, "text_logprob", [
         W(no_shift, "NEXT token"),
         W(lambda model, idx: nb07.text_logprob(model, idx) / (idx.size(1) - 1), "not their mean"),
         W(lambda model, idx: nb07.text_logprob(model, idx).exp(), "not the probability"),
         W(softmax_over_positions),
         W(lambda model, idx: nb07.text_logprob(model, idx)[:1]),  # shape
+        W(log_of_softmax, "-inf"),
     ])
 
     def next_token(model, idx):
@@ -667,6 +690,19 @@ def _cases_08() -> Iterator[Case]:
     def on_logits(logits, m):
         return logits.masked_fill(logits < m * logits.max(-1, keepdim=True).values, float("-inf"))
 
+    def exp_ratio(logits, min_p):  # the softmax's sum cancels in the ratio: exp alone overflows
+        e = logits.exp()
+        return logits.masked_fill(e < min_p * e.max(-1, keepdim=True).values, float("-inf"))
+
+    def softmax_by_hand(logits, min_p):
+        e = logits.exp()
+        probs = e / e.sum(-1, keepdim=True)
+        return logits.masked_fill(probs < min_p * probs.max(-1, keepdim=True).values, float("-inf"))
+
+    def at_most(logits, min_p):  # drops a token exactly at the threshold too
+        probs = logits.softmax(-1)
+        return logits.masked_fill(probs <= min_p * probs.max(-1, keepdim=True).values, float("-inf"))
+
     yield Case("08", 3, "min_p_filter", [
         W(probabilities, "not probabilities"),
         W(lambda logits, m: nb08.min_p_filter(logits, m).nan_to_num(neginf=0.0), "-inf"),
@@ -676,7 +712,18 @@ def _cases_08() -> Iterator[Case]:
         # the largest of all rows, not of each row
         W(lambda logits, m: logits.masked_fill(logits.softmax(-1) < m * logits.softmax(-1).max(),
                                                float("-inf"))),
+        W(exp_ratio, "88.7"),
+        W(softmax_by_hand, "88.7"),
+        W(at_most, "exactly min_p times the largest"),
     ])
+
+    def digits_reversed(model, idx, n):  # the best's index decoded lowest digit first
+        V = model.config.vocab_size
+        tails = torch.tensor(list(itertools.product(range(V), repeat=n)))
+        seqs = torch.cat([idx.expand(len(tails), -1), tails], dim=1)
+        best = int(sequence_logprob(model, seqs, idx.size(1)).argmax())
+        return torch.tensor([best // V**k % V for k in range(n)])
+
     yield Case("08", 4, "best_continuation", [
         W(lambda model, idx, n: generate(model, idx, n, do_sample=False)[0, idx.size(1):], "greedy"),
         W(lambda model, idx, n: torch.cat([idx[0], nb08.best_continuation(model, idx, n)]),
@@ -685,6 +732,7 @@ def _cases_08() -> Iterator[Case]:
         # a wider beam: passed before the beam-search case
         W(lambda model, idx, n: beam_search(model, idx, n, 3)[0, idx.size(1):], "beam search"),
         W(lambda model, idx, n: nb08.best_continuation(model, idx, n)[:1]),
+        W(digits_reversed, "reverse order"),
     ])
 
 
@@ -796,6 +844,10 @@ def _cases_10() -> Iterator[Case]:
         mask = torch.ones(1, K.size(2), dtype=torch.bool).tril()  # hides all but key 0
         return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1) @ V
 
+    def softmax_by_hand(q, K, V):  # exp overflows on large scores
+        e = (q @ K.transpose(-2, -1) / math.sqrt(q.size(-1))).exp()
+        return e / e.sum(dim=-1, keepdim=True) @ V
+
     yield Case("10", 2, "attend_new_token", [
         W(lambda q, K, V: torch.softmax(q @ K.transpose(-2, -1), dim=-1) @ V, "sqrt(d)"),  # unscaled
         W(tril_mask, "first key"),
@@ -805,6 +857,7 @@ def _cases_10() -> Iterator[Case]:
         W(lambda q, K, V: torch.softmax(q @ K.transpose(-2, -1) / math.sqrt(q.size(-1)), dim=-2) @ V),
         W(lambda q, K, V: V[:, :, -1:]),  # only the newest value
         W(lambda q, K, V: nb10.attend_new_token(q, K, V)[:, :, 0], "shape"),
+        W(softmax_by_hand, "inf / inf is nan"),
     ])
 
     def no_cache(model, idx, n):
@@ -850,6 +903,15 @@ def _cases_10() -> Iterator[Case]:
             model(nxt, kv_cache=cache)
         return out
 
+    def first_token_before_the_loop(model, idx, n):  # n - 1 steps: a token too many when n = 0
+        cache = model.new_kv_cache(idx.size(0))
+        nxt = model(idx, kv_cache=cache)[:, -1].argmax(-1, keepdim=True)
+        out = torch.cat([idx, nxt], dim=1)
+        for _ in range(n - 1):
+            nxt = model(nxt, kv_cache=cache)[:, -1].argmax(-1, keepdim=True)
+            out = torch.cat([out, nxt], dim=1)
+        return out
+
     yield Case("10", 3, "greedy_with_cache", right=[
         R(later(lambda: nb10.greedy_any_length)),  # exercise 4's answer does both
     ], wrong=[
@@ -859,6 +921,7 @@ def _cases_10() -> Iterator[Case]:
         W(first_position),
         W(lambda model, idx, n: idx, "shape"),  # nothing generated
         W(dummy_cached_calls, "without the cache"),
+        W(first_token_before_the_loop, "0 new tokens"),
     ])
 
     def rolled_cache(model, idx, n):
@@ -883,10 +946,25 @@ def _cases_10() -> Iterator[Case]:
             out = torch.cat([out, nxt], dim=1)
         return out
 
+    def prefilled_with(model, idx, n, prompt):  # exercise 4's loop, the prefill on `prompt`
+        n_pos = model.config.n_positions
+        cache = model.new_kv_cache(idx.size(0))
+        logits, out = model(prompt, kv_cache=cache), idx
+        for step in range(n):
+            nxt = logits[:, -1].argmax(-1, keepdim=True)
+            out = torch.cat([out, nxt], dim=1)
+            if step < n - 1:
+                logits = model(nxt, kv_cache=cache) if cache.length < n_pos else model(out[:, -n_pos:])
+        return out
+
     yield Case("10", 4, "greedy_any_length", [
         W(later(lambda: nb10.greedy_with_cache), "longer than the context"),  # runs past it: raises
         W(rolled_cache, "stale"),
         W(always_recompute, "not used"),
+        # a prompt longer than the context: read whole (the model refuses it), or its first window
+        W(lambda model, idx, n: prefilled_with(model, idx, n, idx), "crop it to the last"),
+        W(lambda model, idx, n: prefilled_with(model, idx, n, idx[:, :model.config.n_positions]),
+          "LAST window"),
     ])
 
 
@@ -1015,6 +1093,14 @@ def _cases_12() -> Iterator[Case]:
         freeze(model, n)
         return sum(p.numel() for p in model.parameters())
 
+    def negative_slice(model, n):  # model.h[-n:] is every block when n = 0
+        for p in model.parameters():
+            p.requires_grad = False
+        for module in (*model.h[-n:], model.ln_f):
+            for p in module.parameters():
+                p.requires_grad = True
+        return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
     yield Case("12", 2, "freeze_all_but_last", [
         W(nothing_frozen, "nothing was frozen"),
         W(output_layer_trains, "tied"),
@@ -1022,6 +1108,7 @@ def _cases_12() -> Iterator[Case]:
         W(first_n_blocks, "LAST n blocks"),
         W(counts_everything, "every parameter"),
         W(lambda model, n: freeze(model, n) + 1),
+        W(negative_slice, "-0 is 0"),
     ])
 
     def no_twelfth(pitch, seconds, rate):
@@ -1036,6 +1123,14 @@ def _cases_12() -> Iterator[Case]:
         t = np.arange(round(seconds * rate)) / rate
         return np.cos(2 * np.pi * 440.0 * 2.0 ** ((pitch - 69) / 12) * t)
 
+    def truncated(pitch, seconds, rate):  # int() cuts 3307.5 down to 3307
+        t = np.arange(int(seconds * rate)) / rate
+        return np.sin(2 * np.pi * 440.0 * 2.0 ** ((pitch - 69) / 12) * t)
+
+    def half_up(pitch, seconds, rate):  # rounds 1102.5 up; round() goes to the even 1102
+        t = np.arange(int(seconds * rate + 0.5)) / rate
+        return np.sin(2 * np.pi * 440.0 * 2.0 ** ((pitch - 69) / 12) * t)
+
     sine_tone = lambda p, s, r: nb12.sine_tone(p, s, r)
     yield Case("12", 3, "sine_tone", [
         W(music.render_note),  # it has an envelope and a triangle wave
@@ -1045,6 +1140,8 @@ def _cases_12() -> Iterator[Case]:
         W(lambda p, s, r: sine_tone(p, s, r)[:-1]),  # one sample short
         W(lambda p, s, r: sine_tone(69, s, r)),  # pitch ignored
         W(lambda p, s, r: sine_tone(69, 0.01, 8000)),  # hard-coded
+        W(truncated, "= 3308 samples"),
+        W(half_up, "= 1102 samples"),
     ])
     transpose = lambda tokens, semitones: nb12.transpose(tokens, semitones)
 
