@@ -97,6 +97,7 @@ def markdown_page(source: Path, depth: int, heading: str) -> str:
     body = re.sub(r'href="(README|teachers_guide)(\.zh)?\.md', lambda m: f'href="{m.group(1).lower()}'
                   f'{m.group(2) or ""}.html', body)
     body = relink(body, depth)
+    body = body.replace('src="docs/images/', f'src="{"../" * depth}_static/images/')  # copied there
     # other files of the repository (benchmarks/README.md, ...): read where the book was built
     body = re.sub(r'href="(?!https?:|#|\.\./)([^"]+\.(?:md|py|txt|yml|toml))"',
                   lambda m: f'href="{"../" * (depth + 2)}{m.group(1)}"', body)
@@ -134,6 +135,7 @@ def build(out: Path = OUT) -> list[Path]:
                             dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete"))
     shutil.copytree(ROOT / "helpers" / "viz" / "fonts", static / "fonts", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("*.py", "__pycache__"))  # the CJK font, OFL.txt
+    shutil.copytree(ROOT / "docs" / "images", static / "images", dirs_exist_ok=True)  # README's
     listed = [(p, t, title(p)) for p, t in pages()]
     found = {p: sections(p) for p, _, _ in listed}  # each notebook read once more, not twice
     written, entries = [], []
