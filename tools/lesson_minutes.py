@@ -30,6 +30,7 @@ LONGEST_STRETCH = 45  # minutes without a stopping point, at most
 STOP_AFTER = 30  # a stopping point goes in once a stretch reaches this much...
 STOP_BEFORE_AT_LEAST = 10  # ...and at least this much of the lesson is still to come
 STOP = "> **⏸ A stopping point.**"
+EXERCISE_MINUTES = re.compile(r"\(★[★☆]*, about (\d+) min\)")
 MINUTES = re.compile(r"^\*(Optional · a|A)bout \d+ min(, all exercises)?\.\*\n\n?", re.M)
 UNTIMED = ("## Next",)
 
@@ -106,7 +107,8 @@ def sections(cells: list[dict]) -> list[Section]:
             section.words += len(text.split()) // 3  # code reads slower than prose, runs faster
         else:
             section.words += len(text.split())
-            section.exercise_minutes += sum(int(m) for m in re.findall(r"about (\d+) min", text))
+            # an exercise's minutes, from its header "(★★☆, about 10 min)"; not prose's "about 20 minutes"
+            section.exercise_minutes += sum(int(m) for m in EXERCISE_MINUTES.findall(text))
     return found
 
 
