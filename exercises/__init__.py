@@ -110,6 +110,8 @@ def call(fn: Callable, *args, **kwargs):
         result = fn(*args, **kwargs)
     except ReadyMade as e:
         raise Wrong(str(e)) from None
+    except Wrong:  # raised by what the check handed in (e.g. a table not to loop over)
+        raise
     except Exception as e:
         raise LearnersCodeRaised(f"{type(e).__name__}: {e}") from e
     finally:

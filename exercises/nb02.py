@@ -155,3 +155,101 @@ def exercise_3(last_position_unchanged) -> None:
             raise Wrong(f"for {layer_name} with {order_name}, the last position's output does "
                         "change: run the layer on the reordered input, and compare the last "
                         "position of the two outputs")
+
+
+class _LookupOnly(dict):
+    """The merge ranks as a table to look pairs up in (`ranks[pair]`, `ranks.get(pair)`,
+    `pair in ranks`), never to loop over: GPT-2's encoder looks up the word's own pairs rather
+    than trying all 50,000 merges, and so must the answer."""
+
+    def _no_loop(self, *args, **kwargs):
+        raise Wrong("look up the word's own neighbouring pairs in ranks (ranks.get(pair)) "
+                    "instead of going through every merge: with GPT-2's 50,000 merges that loop "
+                    "is what its encoder avoids")
+
+    __iter__ = keys = values = items = __len__ = __reversed__ = copy = _no_loop
+
+
+# short words in which one pair occurs twice (banana, cocoa, haha), overlaps (aaaa, ...mmm),
+# and words the merges were not learned from
+BPE_TEXT = ("the cat sat on the mat. banana bandana cabana. haha, aaaa! hmmm, cocoa? "
+            "the cats ate the bananas that sat on the hat.")
+BPE_UNSEEN = ["catastrophe", "anana", "aaaaaaa", "thatha", "hmmmmm", "xyz", "a", "the"]
+
+
+def _bpe_words(text: str) -> list[tuple[int, ...]]:
+    """The text's words as tuples of bytes, cut as GPT-2 cuts them (a space stays in front)."""
+    import regex
+
+    pattern = regex.compile(r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+")
+    return [tuple(w.encode("utf-8")) for w in pattern.findall(text)]
+
+
+def _merge(word: tuple[int, ...], pair: tuple[int, int], new_id: int) -> tuple[int, ...]:
+    """Every occurrence of `pair` in `word` replaced by `new_id`, left to right."""
+    out, i = [], 0
+    while i < len(word):
+        if word[i:i + 2] == pair:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(word[i])
+            i += 1
+    return tuple(out)
+
+
+def _learn_merges(words: list[tuple[int, ...]], n: int) -> list[tuple[int, int]]:
+    """Up to n merges learned from `words` by section 3's rule (most frequent pair; ties to
+    the smaller pair), merge k making token 256 + k."""
+    merges = []
+    for k in range(n):
+        counts: dict[tuple[int, int], int] = {}
+        for word in words:
+            for pair in zip(word[:-1], word[1:], strict=True):
+                counts[pair] = counts.get(pair, 0) + 1
+        if not counts:
+            break
+        best = max(counts, key=lambda p: (counts[p], -p[0], -p[1]))
+        merges.append(best)
+        words = [_merge(w, best, 256 + k) for w in words]
+    return merges
+
+
+@reference
+def _in_order(word: tuple[int, ...], merges: list[tuple[int, int]]) -> tuple[int, ...]:
+    """Section 3's way: every merge, in the order learned (`segment` for one word)."""
+    for k, pair in enumerate(merges):
+        word = _merge(word, pair, 256 + k)
+    return word
+
+
+@exercise("02", 4)
+def exercise_4(bpe_word) -> None:
+    """bpe_word(word, ranks): merge the lowest-ranked pair of the word until none is in ranks."""
+    learned_from = _bpe_words(BPE_TEXT)
+    merges = _learn_merges(learned_from, 40)
+    ranks = {pair: k for k, pair in enumerate(merges)}
+    words = list(dict.fromkeys(learned_from + [tuple(w.encode()) for w in BPE_UNSEEN]))
+    for word in words:
+        got = call(bpe_word, word, _LookupOnly(ranks))
+        text = bytes(word).decode("utf-8")
+        require(isinstance(got, tuple | list) and all(
+            isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in got),
+            f"bpe_word should return the word's token ids as a tuple of ints, got {got!r}")
+        got, want = tuple(int(t) for t in got), _in_order(word, merges)
+        if got == want:
+            continue
+        if got == word:
+            raise Wrong(f"{text!r} came back unmerged: look up each neighbouring pair of the "
+                        "word in ranks, and merge the one with the lowest rank")
+        if any(t not in word if t < 256 else t >= 256 + len(merges) for t in got):
+            raise Wrong(f"{text!r} got a token id no merge made: merge k (ranks[pair] = k) "
+                        "makes token 256 + k")
+        if len(got) > len(want):
+            raise Wrong(f"{text!r} should end as {len(want)} token(s), yours has {len(got)}: "
+                        "merge the pair with the lowest rank first (a later merge may need an "
+                        "earlier one's token), keep merging while some neighbouring pair is in "
+                        "ranks, and merge every occurrence of the pair (as merge_word does)")
+        raise Wrong(f"{text!r} was merged in the wrong order: each round merges the pair that "
+                    "was learned first, the lowest rank, not the most frequent or the first in "
+                    "the word")

@@ -16,6 +16,7 @@ so it never repeats the solution. An answer that needs the notebook before the c
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import math
 import pkgutil
@@ -284,6 +285,71 @@ def _cases_02() -> Iterator[Case]:
         # returns a tensor of booleans instead of one answer
         W(lambda layer, x, order: torch.isclose(layer(x)[:, -1], layer(x[:, order])[:, -1])),
     ])
+    yield Case("02", 4, "bpe_word", right=[
+        R(_bpe_rounds(lowest)),  # looks up only the pairs in the word
+        # one occurrence a round: the next round merges the next one, the same tokens
+        R(_bpe_rounds(lowest, occurrence=_first_occurrence_only)),
+        R(lambda word, ranks: list(nb02.bpe_word(word, ranks))),  # a list, not a tuple
+    ], wrong=[
+        W(lambda word, ranks: word, "unmerged"),
+        W(_bpe_rounds(lambda known, ranks: max(known, key=ranks.get)), "lowest rank"),
+        W(_bpe_rounds(lambda known, ranks: known[0]), "lowest rank"),  # first pair in the word
+        W(_bpe_rounds(lowest, rounds=1), "keep merging"),  # one round only
+        W(_bpe_rounds(lowest, new_id=lambda k: k), "256 + k"),  # the rank as the new id
+        W(_bpe_rounds(lowest, occurrence=_every_position)),  # aaaa: overlaps merged twice
+        # applies every merge in order, as segment does: loops over the table
+        W(lambda word, ranks: functools.reduce(
+            lambda w, item: _merged(w, item[0], 256 + item[1]), ranks.items(), tuple(word)),
+          "every merge"),
+        W(lambda word, ranks: " ".join(map(str, nb02.bpe_word(word, ranks))), "tuple of ints"),
+    ])
+
+
+def _merged(word, pair, new_id):  # one merge, every occurrence left to right (merge_word)
+    out, i = [], 0
+    while i < len(word):
+        if tuple(word[i:i + 2]) == pair:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(word[i])
+            i += 1
+    return tuple(out)
+
+
+def _bpe_rounds(pick, new_id=lambda k: 256 + k, rounds=None, occurrence=_merged):
+    """A bpe_word built from a learner's choices: `pick` chooses among the word's pairs that
+    are in ranks (with their ranks), merged by `occurrence` with id `new_id(rank)`, for
+    `rounds` rounds (None: until no pair is left)."""
+    def bpe_word(word, ranks):
+        word, n = tuple(word), 0
+        while rounds is None or n < rounds:
+            known = [p for p in zip(word[:-1], word[1:], strict=True) if p in ranks]
+            if not known:
+                break
+            best = pick(known, ranks)
+            word, n = occurrence(word, best, new_id(ranks[best])), n + 1
+        return word
+    return bpe_word
+
+
+def _first_occurrence_only(word, pair, new_id):
+    i = next(i for i in range(len(word) - 1) if tuple(word[i:i + 2]) == pair)
+    return word[:i] + (new_id,) + word[i + 2:]
+
+
+def _every_position(word, pair, new_id):  # no skip after a merge: overlaps merged twice
+    out, i = [], 0
+    while i < len(word):
+        if tuple(word[i:i + 2]) == pair:
+            out.append(new_id)
+        elif not (i and tuple(word[i - 1:i + 1]) == pair):
+            out.append(word[i])
+        i += 1
+    return tuple(out)
+
+
+lowest = lambda known, ranks: min(known, key=ranks.get)  # noqa: E731
 
 
 def _cases_03() -> Iterator[Case]:

@@ -164,7 +164,8 @@ def section_notes(cells: list[dict], edition: str = "en") -> str:
     box = re.search(r"\*\*" + words["box"] + r"[^*]*\*\*\s*(.+?" + end + r")(\s|$|(?<=。))",
                     unquoted, re.S)
     if box:
-        notes.append(words["corrected"] + " ".join(box.group(1).split()))
+        sentence = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", box.group(1))  # links: their text
+        notes.append(words["corrected"] + " ".join(sentence.split()))
     return "\n\n".join(notes)
 
 
