@@ -52,3 +52,64 @@ def test_the_teachers_guide_lists_every_exercise_as_the_notebooks_do(capsys):
     rows = exercise_table.exercises()
     assert len(rows) >= 50 and all(r["checks"] for r in rows)  # every check says what it checks
     assert {r["notebook"][:2] for r in rows} == {f"{n:02d}" for n in range(13)}
+
+
+def lesson_parts() -> dict[str, list[int]]:
+    """Each lesson's minutes (optional sections and exercises left out), cut at its stopping
+    points: {"04": [33, 28], ...}."""
+    parts = {}
+    for path in LESSONS:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells, minutes = nb["cells"], [0]
+        starts = {s.cell: s for s in lesson_minutes.sections(cells)}
+        for i, cell in enumerate(cells):
+            if "".join(cell["source"]).startswith(lesson_minutes.STOP):
+                minutes.append(0)
+            section = starts.get(i)
+            if section and not section.optional and not section.heading.startswith(
+                    ("## Exercises",) + lesson_minutes.UNTIMED):
+                minutes[-1] += section.minutes
+        parts[path.name[:2]] = minutes
+    return parts
+
+
+def session_plan(guide: Path, up_to: str, from_: str) -> list[list[tuple[str, int]]]:
+    """The guide's sessions as lists of (lesson, part): "04" is every part of 04, "04 up to its
+    ⏸" part 0, "04 from its ⏸" part 1 (`up_to`, `from_`: the words the guide uses)."""
+    import re
+
+    parts, plan = lesson_parts(), []
+    for row in re.findall(r"(?m)^\| \d+ \| ([^|]+) \|", guide.read_text(encoding="utf-8")):
+        session = []
+        for item in re.split(r"[;；]", row):
+            lesson = re.search(r"\d\d", item).group(0)
+            if up_to in item:
+                session.append((lesson, 0))
+            elif from_ in item:
+                session.append((lesson, 1))
+            else:
+                session += [(lesson, k) for k in range(len(parts[lesson]))]
+        plan.append(session)
+    return plan
+
+
+@pytest.mark.parametrize("guide, up_to, from_", [
+    ("docs/teachers_guide.md", "up to its ⏸", "from its ⏸"),
+    ("docs/teachers_guide.zh.md", "到 ⏸ 为止", "从 ⏸ 开始"),
+], ids=["en", "zh"])
+def test_the_guides_sessions_take_every_lesson_in_order_and_fit_75_minutes(guide, up_to, from_):
+    root = Path(__file__).resolve().parent.parent
+    parts = lesson_parts()
+    plan = session_plan(root / guide, up_to, from_)
+    every_part = [(lesson, k) for lesson in sorted(parts) for k in range(len(parts[lesson]))]
+    assert [part for session in plan for part in session] == every_part
+    minutes = [sum(parts[lesson][k] for lesson, k in session) for session in plan]
+    assert max(minutes) <= 75, f"lesson minutes per session: {minutes}"
+
+
+def test_a_session_that_outgrows_75_minutes_is_caught(tmp_path):
+    guide = tmp_path / "guide.md"
+    guide.write_text("| 1 | 00; 01 |\n| 2 | 02; 03; 04; 05; 06; 07; 08; 09; 10; 11; 12 |\n")
+    plan = session_plan(guide, "up to its ⏸", "from its ⏸")
+    parts = lesson_parts()
+    assert sum(parts[lesson][k] for lesson, k in plan[1]) > 75
