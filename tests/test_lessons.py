@@ -113,3 +113,27 @@ def test_a_session_that_outgrows_75_minutes_is_caught(tmp_path):
     plan = session_plan(guide, "up to its ⏸", "from its ⏸")
     parts = lesson_parts()
     assert sum(parts[lesson][k] for lesson, k in plan[1]) > 75
+
+
+def notebook_minutes(path: Path) -> tuple[int, int]:
+    """(lesson, exercises) minutes of a lesson as its sections state them: the lesson is every
+    section but the optional ones and the exercises."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    lesson = exercises = 0
+    for section in lesson_minutes.sections(nb["cells"]):
+        if section.heading.startswith("## Exercises"):
+            exercises += section.minutes
+        elif not section.optional:
+            lesson += section.minutes
+    return lesson, exercises
+
+
+@pytest.mark.parametrize("readme, unit", [("README.md", "min"), ("README.zh.md", "分钟")],
+                         ids=["en", "zh"])
+def test_the_readmes_minutes_are_the_notebooks(readme, unit):
+    import re
+
+    text = (Path(__file__).resolve().parent.parent / readme).read_text(encoding="utf-8")
+    rows = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in re.finditer(
+        rf"(?m)^\| (\d\d) \|.*?\| (\d+) {unit} \| (\d+) {unit} \|", text)}
+    assert rows == {p.name[:2]: notebook_minutes(p) for p in LESSONS}
