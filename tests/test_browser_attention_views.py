@@ -19,6 +19,7 @@ import pytest
 from test_browser_lab import (
     CELL_ERRORS,
     LOCAL,
+    RUN_ALL_SECONDS,
     _require_browser,
     _shut_down_kernels,
     chromium,
@@ -115,7 +116,9 @@ def run_and_collect_views(browser, lab: str, path: str) -> tuple[list[dict], dic
             else seen["console"].append(f"{m.type}: {m.text}"))
     page.on("pageerror", lambda e: seen["errors"].append(str(e)))
     try:
-        run_all(page, lab, path)
+        seconds = run_all(page, lab, path)
+        if path == NOTEBOOK_11.name:  # the lesson's Run All, in test_browser_lab's summary
+            RUN_ALL_SECONDS[NOTEBOOK_11.stem] = seconds
         assert page.evaluate(CELL_ERRORS, path) == [], "a cell raised"
         assert page.get_by_text("Error displaying widget").count() == 0
         frames = page.locator(".gpt2-attention-view iframe")

@@ -32,8 +32,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
-# the lessons: the worked-solution notebooks hold no explorer and no view, and nbval runs them
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+# the lessons: the worked-solution notebooks hold no explorer and no view, and nbval runs them.
+# 11 (no explorer) is run in JupyterLab by test_browser_attention_views.py, which checks what
+# this test checks of it (no failing cell, no widget error, no request off 127.0.0.1) and more.
+NOTEBOOKS = [p for p in sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+             if not p.name.startswith("11_")]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 TOKEN = "browser-test-token"
 STEPS = 3  # key presses each way per control, each timed; then a burst of STEPS presses
@@ -526,7 +529,7 @@ def exercise_control(page, path: str, control: dict, notebook: str) -> Timing:
     timing = Timing(notebook, name)
     box = control["box"]
     assert page.evaluate(FOCUS, control["id"]), f"{name}: cannot be focused"
-    quiet = 1.0
+    quiet = 0.6  # seconds with the kernel idle and the picture unchanged before a press
     settle(page, path, box, quiet)
     state = page.evaluate(STATE, [path, control["id"]])
     if state["disabled"]:
@@ -549,7 +552,7 @@ def exercise_control(page, path: str, control: dict, notebook: str) -> Timing:
     deterministic = True
     for key in [forward] * steps + [back] * steps:
         before, after, seconds = press_and_time(page, path, control, key, quiet)
-        quiet = max(quiet, 3 * seconds)
+        quiet = max(quiet, 2 * seconds)
         timing.latencies.append(seconds)
         previous, picture = picture, page.evaluate(IMAGE_HASH, box)
         assert after["value"] != before["value"], f"{name}: {key} did not change the control"
@@ -626,7 +629,7 @@ def test_notebook_runs_and_every_control_responds(lab, browser, notebook):
         for control, timing in zip(controls, timings, strict=True):  # then drag each slider
             if control["kind"] == "slider":
                 assert page.evaluate(FOCUS, control["id"])
-                timing.drag = drag_slider(page, path, control, quiet=1.0)
+                timing.drag = drag_slider(page, path, control, quiet=0.6)
         assert external == [], f"requests left the machine: {external[:5]}"
         assert page_errors == [], f"JavaScript errors on the page: {page_errors[:3]}"
     finally:
