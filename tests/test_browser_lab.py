@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import shutil
@@ -102,10 +103,10 @@ def torch_randn(n: int):
 def test_show_interactive_updates_one_image_in_place_at_retina_resolution():
     import ipywidgets as widgets
 
-    from helpers.notebook.widgets import BOX_CLASS, KEYBOARD_SCRIPT
+    from helpers.notebook.widgets import BOX_CLASS, BROWSER_SCRIPT, RATIO_CLASS
 
     box, calls, (length, query, fill) = _explorer()
-    row, image, errors, keyboard = box.children
+    row, image, errors, script, pixel_ratio = box.children
     assert list(row.children) == [length, query, fill]
     assert isinstance(image, widgets.Image) and image.format == "png"
     assert calls == [(6, 5, "-inf")] and box.redraw.count == 1  # drawn before it is shown
@@ -115,9 +116,29 @@ def test_show_interactive_updates_one_image_in_place_at_retina_resolution():
     fill.value = "0"
     assert box.children[1] is image and image.value != first  # the same widget, a new picture
     assert calls[-1] == (6, 5, "0")
-    assert BOX_CLASS in box._dom_classes and keyboard.layout.display == "none"
-    assert keyboard.outputs[0]["data"]["application/javascript"] == KEYBOARD_SCRIPT
-    assert "data-lm-suppress-shortcuts" in KEYBOARD_SCRIPT
+    assert BOX_CLASS in box._dom_classes and script.layout.display == "none"
+    assert script.outputs[0]["data"]["application/javascript"] == BROWSER_SCRIPT
+    assert RATIO_CLASS in pixel_ratio._dom_classes and pixel_ratio.layout.display == "none"
+    assert "data-lm-suppress-shortcuts" in BROWSER_SCRIPT
+
+
+def test_show_interactive_draws_at_the_pixel_ratio_the_browser_reports():
+    box, calls, (length, query, fill) = _explorer()
+    image, pixel_ratio, redraw = box.children[1], box.children[4], box.redraw
+    css = int(image.width)
+    assert _png_size(image.value)[0] == 2 * css  # before the browser says: retina
+    pixel_ratio.value = "1"  # a projector: fewer pixels from the next picture on, no redraw
+    assert redraw.count == 1
+    fill.value = "0"
+    assert _png_size(image.value)[0] == css and image.width == str(css)
+    pixel_ratio.value = "1.5"  # zoomed in: more pixels than on screen, so redrawn at once
+    assert redraw.count == 3 and _png_size(image.value)[0] == 2 * css
+    assert calls[-1] == calls[-2]  # the same values, at the new density
+    for nonsense in ("", "abc", "0", "-1", "nan"):
+        pixel_ratio.value = nonsense
+        assert redraw.scale == 2
+    pixel_ratio.value = "3"  # a phone: at most 2x
+    assert redraw.scale == 2 and redraw.count == 3
 
 
 def test_show_interactive_draws_a_change_of_two_controls_once():
@@ -445,6 +466,12 @@ FOCUS = _js("""
 WATCH = "(box) => { const w = window.browserTest.boxes[box]; return {...w, inputAt: window.browserTest.inputAt, now: performance.now()}; }"
 
 # the picture's bytes (a blob: or data: URL), hashed
+# every explorer's picture, once redrawn, has as many pixels as the screen shows (the browser
+# reported its device pixel ratio to the kernel): [natural width, width attribute, ratio]
+PICTURE_PIXELS = _js("""
+  return [...panelFor(arg).content.node.querySelectorAll('.helpers-interactive img')].map(
+    (img) => [img.naturalWidth, Number(img.getAttribute('width')), window.devicePixelRatio]);""")
+
 IMAGE_HASH = """async (box) => {
   const img = document.querySelector(`[data-bt-box="${box}"] img`);
   const bytes = await (await fetch(img.src)).arrayBuffer();
@@ -630,6 +657,8 @@ def test_notebook_runs_and_every_control_responds(lab, browser, notebook):
             if control["kind"] == "slider":
                 assert page.evaluate(FOCUS, control["id"])
                 timing.drag = drag_slider(page, path, control, quiet=0.6)
+        for natural, css, ratio in page.evaluate(PICTURE_PIXELS, path):
+            assert natural == css * min(2, math.ceil(ratio)), (natural, css, ratio)
         assert external == [], f"requests left the machine: {external[:5]}"
         assert page_errors == [], f"JavaScript errors on the page: {page_errors[:3]}"
     finally:

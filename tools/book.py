@@ -222,8 +222,11 @@ def summary_page(path: Path, up: str = "../") -> str:
     # Chinese first: a browser asks the fonts in order, and a system font may claim CJK glyphs
     # it cannot draw (boxes); the shipped subset has no Latin of its own beyond its punctuation
     fonts = f"'{CJK}',system-ui,sans-serif" if edition == "zh" else "system-ui,sans-serif"
-    body = (f"<h1>{html.escape(title)} · {words['title']}</h1>{mistune.html(goals)}{figure}"
-            f"{mistune.html(summary)}" + "".join(f"<aside>{mistune.html(b)}</aside>" for b in boxes))
+    def printed(markdown: str) -> str:  # on paper a link is its text
+        return mistune.html(re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", markdown))
+
+    body = (f"<h1>{html.escape(title)} · {words['title']}</h1>{printed(goals)}{figure}"
+            f"{printed(summary)}" + "".join(f"<aside>{printed(b)}</aside>" for b in boxes))
     return ("<!doctype html><meta charset='utf-8'>"
             f"<title>{html.escape(title)} · {words['title']}</title><style>"
             f"@font-face{{font-family:'{CJK}';src:url('{up}_static/fonts/{CJK_FILE}')}}"

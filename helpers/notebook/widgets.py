@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import io
+import math
 import re
 import sys
 import time
@@ -17,7 +18,8 @@ from typing import Any
 
 RETINA = 2  # a figure's PNG has 2 pixels per CSS pixel: sharp on high-DPI screens and zoomed in
 DIGITS = re.compile(r"[0-9]")
-BOX_CLASS = "helpers-interactive"  # marks a show_interactive box for the keyboard script below
+BOX_CLASS = "helpers-interactive"  # marks a show_interactive box for the browser script below
+RATIO_CLASS = "helpers-pixel-ratio"  # a box's hidden text field: the screen's device pixel ratio
 
 # JupyterLab runs its command-mode shortcuts on every key pressed in a notebook that is not
 # typed into a text field: with a dropdown, a slider or a button of a widget focused, ↑ and ↓
@@ -31,10 +33,10 @@ BOX_CLASS = "helpers-interactive"  # marks a show_interactive box for the keyboa
 # Buttons and checkboxes have no arrow-key behaviour of their own, so the browser would scroll
 # the notebook; here ↑/↓/←/→ pick the previous/next of a row of toggle buttons (as in a radio
 # group) and flip a checkbox or a single toggle button, and the page does not scroll.
-# It runs once per page, from a hidden Output widget in the box (ipywidgets' Output area is
-# trusted, so JupyterLab runs it; the notebook file stores no script). Without it (another
-# front end) the controls still work with the mouse.
-KEYBOARD_SCRIPT = """
+# It runs from a hidden Output widget in the box (ipywidgets' Output area is trusted, so
+# JupyterLab runs it; the notebook file stores no script), its listeners once per page. Without
+# it (another front end) the controls still work with the mouse, and figures come at RETINA.
+BROWSER_SCRIPT = """
 (() => {
   if (window.helpersInteractiveKeys) return;
   window.helpersInteractiveKeys = true;
@@ -62,8 +64,22 @@ KEYBOARD_SCRIPT = """
       event.preventDefault();
     }
   }, true);
+  // The screen's pixels per CSS pixel (2 on a high-DPI laptop, 1 on most projectors; browser
+  // zoom changes it), typed into each box's hidden text field as a learner would type, so that
+  // ipywidgets sends it to the kernel and redraws come at the pixels the screen shows.
+  const report = () => document.querySelectorAll('.RATIO_CLASS input').forEach((field) => {
+    const ratio = String(window.devicePixelRatio || 1);
+    if (field.value === ratio) return;
+    field.value = ratio;
+    field.dispatchEvent(new Event('input', {bubbles: true}));
+    field.dispatchEvent(new Event('change', {bubbles: true}));
+  });
+  window.helpersReportPixelRatio = report;
+  window.addEventListener('resize', report);  // zoom, or the window moved to another screen
 })();
-""".replace("BOX_CLASS", BOX_CLASS)
+// each box runs this when shown: its field may appear a moment after this output
+[0, 100, 500, 2000].forEach((ms) => setTimeout(window.helpersReportPixelRatio, ms));
+""".replace("BOX_CLASS", BOX_CLASS).replace("RATIO_CLASS", RATIO_CLASS)
 
 
 def enable_notebook_display() -> None:
@@ -212,12 +228,29 @@ class _Redraw:
         self.fitted: tuple | None = ()  # its layout_texts when its layout last fitted
         self.busy = self.pending = False
         self.drawn: dict | None = None  # the values of the figure on screen
+        self.scale = RETINA  # PNG pixels per CSS pixel: the screen's, once the browser says
+        self.drawn_scale: int | None = None  # the scale of the picture on screen
         self.count = 0  # figures drawn (read by tests)
         self.seconds = 0.0  # how long the last one took: draw, encode and send the picture
         self.phases: dict[str, float] = {}  # its seconds to "draw", "render" and "send"
 
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
+
+    def set_pixel_ratio(self, change: Any) -> None:
+        """The browser's device pixel ratio arrived (a string such as "1" or "1.5"): draw at
+        that many pixels per CSS pixel, rounded up, 1 to RETINA. On a screen of ratio 1 a 2x
+        picture is drawn, encoded, sent and decoded for nothing (about a quarter of a redraw);
+        a screen that needs more pixels than the picture has gets it redrawn at once."""
+        try:
+            ratio = float(change["new"])
+        except (TypeError, ValueError):
+            return  # not a number: keep the scale
+        if not math.isfinite(ratio) or ratio <= 0:
+            return
+        self.scale = max(1, min(RETINA, math.ceil(ratio - 1e-6)))
+        if self.drawn_scale is not None and self.scale > self.drawn_scale:
+            self.request()
 
     def request(self, change: Any = None) -> None:
         """Draw the latest values (called when a control's value changes)."""
@@ -236,7 +269,7 @@ class _Redraw:
     def render(self, raise_errors: bool = False) -> None:
         """Draw the figure for the current values and replace the picture in place."""
         values = self.values()
-        if _same(values, self.drawn):
+        if _same(values, self.drawn) and self.scale == self.drawn_scale:
             return  # e.g. a second control that moved with the first, already drawn
         start = time.perf_counter()
         try:
@@ -245,10 +278,11 @@ class _Redraw:
                 self.figure = None  # until it is drawn whole: a failed update is not reused
                 fig = _as_figure(self.draw(**values, **reused))
                 drawn = time.perf_counter()
-                png, width, texts = _render(fig, fitted=self.fitted if self.reuses else None)
+                png, width, texts = _render(fig, self.scale,
+                                            fitted=self.fitted if self.reuses else None)
                 if self.reuses and texts is None:  # redrawn into its old layout, it outgrew
                     fig.set_layout_engine("constrained")  # it (a wider tick label)
-                    png, width = figure_png(fig)  # laid out anew
+                    png, width = figure_png(fig, self.scale)  # laid out anew
                     texts = layout_texts(fig)
                 self.fitted = texts
             if self.reuses:  # laid out when first shown; updated in place after that
@@ -270,7 +304,7 @@ class _Redraw:
             self.image.width = str(width)
         if self.errors.outputs:
             self.errors.outputs = ()
-        self.drawn = values
+        self.drawn, self.drawn_scale = values, self.scale
         self.count += 1
         sent = time.perf_counter()
         self.seconds = sent - start
@@ -326,7 +360,9 @@ def show_interactive(draw: Callable[..., Any], **controls):
     keys) without moving JupyterLab's cell selection, and the figure kept between redraws: a
     `draw` with a `fig` parameter receives the figure it returned last time (None at first),
     laid out once when it was first shown, to update in place, e.g. with
-    `helpers.viz.figure(..., reuse=fig)`; a draw that returns a new figure has it laid out."""
+    `helpers.viz.figure(..., reuse=fig)`; a draw that returns a new figure has it laid out.
+    Redraws come at the screen's own pixel density, which the browser reports: a projector's
+    picture is a quarter of the pixels of a high-DPI laptop's, and a quarter of the work."""
     import ipywidgets as widgets
 
     for name, control in controls.items():
@@ -335,16 +371,19 @@ def show_interactive(draw: Callable[..., Any], **controls):
                             f"e.g. widgets.IntSlider(...), got {type(control).__name__}")
     image = widgets.Image(format="png")
     errors = widgets.Output()
-    keyboard = widgets.Output(layout=widgets.Layout(display="none"))
-    keyboard.outputs = ({"output_type": "display_data", "metadata": {},
-                         "data": {"application/javascript": KEYBOARD_SCRIPT,
-                                  "text/plain": "(keyboard support for the controls)"}},)
+    script = widgets.Output(layout=widgets.Layout(display="none"))
+    script.outputs = ({"output_type": "display_data", "metadata": {},
+                       "data": {"application/javascript": BROWSER_SCRIPT,
+                                "text/plain": "(the controls' keys and the screen's pixel ratio)"}},)
+    pixel_ratio = widgets.Text(layout=widgets.Layout(display="none"))  # set by the script
+    pixel_ratio.add_class(RATIO_CLASS)
     redraw = _Redraw(draw, controls, image, errors)
     redraw.render(raise_errors=True)  # before display, so the box appears with its figure
     for control in controls.values():
         control.observe(redraw.request, names="value")
+    pixel_ratio.observe(redraw.set_pixel_ratio, names="value")
     row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
-    box = widgets.VBox([row, image, errors, keyboard])
+    box = widgets.VBox([row, image, errors, script, pixel_ratio])
     box.add_class(BOX_CLASS)
     box.redraw = redraw  # for tests and for curious readers: box.redraw.count
     return box
