@@ -3,12 +3,13 @@
 Runs each notebook that has an explorer (`show_interactive`) in a Jupyter kernel (nbclient),
 up to its last explorer, with `helpers.notebook.show_interactive` wrapped so that, after
 each explorer is built, every control is moved through up to 6 values and back; each move
-redraws the figure exactly as in JupyterLab (the notebook's draw function, the retina PNG, the
-message to the front end), timed by `box.redraw`. Prints a table of medians and maxima per
-control. It is not a test (timings vary with the machine's load, printed with the results).
-The browser tests measure key press to picture.
+redraws the figure exactly as in JupyterLab (the notebook's draw function, the PNG at the
+screen's pixel ratio, the message to the front end), timed by `box.redraw`. Prints a table of
+medians and maxima per control. It is not a test (timings vary with the machine's load, printed
+with the results). The browser tests measure key press to picture.
 
     .venv/bin/python benchmarks/bench_widgets.py [notebooks/04_....ipynb ...]
+    BENCH_PIXEL_RATIO=1 .venv/bin/python benchmarks/bench_widgets.py   # a projector's screen
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def _sweep(control):
     return values + values[::-1]  # there and back: each value drawn twice, after others
 def show_interactive(draw, **controls):
     box = _original(draw, **controls)
+    box.children[4].value = PIXEL_RATIO  # what the browser reports: 2 (a laptop), 1 (a projector)
     redraw, records = box.redraw, []
     render = redraw.render
     def timed_render(*args, **kwargs):  # every drawing, also one a control triggers in another
@@ -90,7 +92,8 @@ def run(notebook: Path) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "times.jsonl"
         out.touch()
-        setup = f"OUT = {str(out)!r}\nROOT = {str(ROOT)!r}\n"
+        setup = (f"OUT = {str(out)!r}\nROOT = {str(ROOT)!r}\n"
+                 f"PIXEL_RATIO = {os.environ.get('BENCH_PIXEL_RATIO', '2')!r}\n")
         nb.cells.insert(0, nbformat.v4.new_code_cell(setup + PROBE))
         client = NotebookClient(nb, timeout=600, kernel_name="python3",
                                 resources={"metadata": {"path": str(notebook.parent)}})
@@ -136,7 +139,8 @@ def main(argv: list[str]) -> int:
         return 1
     slowest = max(rows, key=lambda row: row[4])
     print(f"\nslowest median: {slowest[4]:.0f} ms ({slowest[0]} {slowest[1]}, control {slowest[2]})")
-    print(f"{os.cpu_count()} CPUs, load average {load_before[0]:.1f} before, {load_after[0]:.1f} "
+    print(f"pixel ratio {os.environ.get('BENCH_PIXEL_RATIO', '2')} (BENCH_PIXEL_RATIO); "
+          f"{os.cpu_count()} CPUs, load average {load_before[0]:.1f} before, {load_after[0]:.1f} "
           f"after (1 min); benchmark ran {elapsed:.0f} s")
     return 0
 
