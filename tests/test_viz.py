@@ -220,6 +220,34 @@ def test_annotated_weights_whose_last_cell_is_masked_keep_their_token_labels():
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list("abcd")
 
 
+def test_mask_stages_of_one_height_redraw_another_length_into_the_same_figure():
+    """An explorer that passes one height gets its figure back for every length: the panels
+    are drawn anew into the layout it has, with the new length's cells and labels."""
+    from helpers.notebook import figure_png
+    from helpers.notebook.widgets import layout_fits
+
+    scores = torch.randn(8, 8, generator=torch.Generator().manual_seed(1))
+    tokens = ["The", "robot", "must", "obey", "the", "orders", "given", "it"]
+
+    def stages(T, fig=None, height=4.46, query=1):
+        return plot_mask_stages(scores[:T, :T], causal_mask(T), tokens[:T], query=query,
+                                fig=fig, height=height)
+
+    fig = stages(6)
+    assert stages(4, fig) is not fig  # never drawn, never laid out: not reused
+    figure_png(fig)
+    for T in (4, 1, 8, 6):
+        assert stages(T, fig) is fig
+        figure_png(fig)
+        assert all(ax.images[0].get_array().shape == (T, T) for ax in fig.axes)
+        assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == tokens[:T]
+        assert len(fig.axes[0].texts) == (T * T if T <= 6 else 0)  # values up to 6 tokens
+        assert len(fig.legends) == 1 and layout_fits(fig)
+    assert tuple(fig.get_size_inches()) == (8.4, 4.46)
+    assert stages(4, fig, height=None) is not fig  # the default height grows with the length
+    assert stages(4, fig, query=None) is not fig  # no outlined row: a new figure
+
+
 def test_mask_stages_updated_in_place_draw_the_same_pixels_as_a_new_figure():
     """An explorer's redraw (fig=the previous figure) must look exactly like a new figure, for
     every change of query row and fill, and rebuild when the geometry changes."""

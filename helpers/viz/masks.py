@@ -75,6 +75,7 @@ def plot_mask_stages(
     fill: float = float("-inf"),
     query: int | None = None,
     fig=None,
+    height: float | None = None,
 ):
     """Three panels: raw scores, scores with masked cells set to `fill`, and the softmax
     weights. With fill=-inf the masked cells are grey and get weight exactly 0; with fill=0
@@ -85,6 +86,9 @@ def plot_mask_stages(
     change, and its layout is frozen where it is (no automatic layout from then on), which
     draws the same picture as a new figure without building one. Any other figure is left
     alone and a new one is returned.
+    `height` (inches): by default it grows with the number of tokens. An explorer whose length
+    changes passes one height, so that a drawn figure of another length keeps its size and
+    layout and has its panels drawn anew (no new figure, no new layout).
     """
     s, m = _as_2d(scores), _as_2d(mask).bool()
     masked = s.masked_fill(~m, fill)
@@ -115,7 +119,9 @@ def plot_mask_stages(
         _mask_stages_marks(fig, m, fill, query)
         return fig
 
-    fig, axes = figure(1, 3, height=min(5.0, 2.3 + 0.36 * T))
+    drawn = getattr(fig, "mask_stages_key", None)
+    reuse = fig if drawn is not None and drawn[1] and drawn[0][2:] == key[2:] else None
+    fig, axes = figure(1, 3, height=height or min(5.0, 2.3 + 0.36 * T), reuse=reuse)
     for k, (w, title, vmin, vmax, cmap, decimals) in enumerate(panels):
         plot_attention(w, tokens, title, axes[0, k], vmin=vmin, vmax=vmax, cmap=cmap,
                        colorbar=False, annotate=T <= 6, decimals=decimals, ylabel=k == 0)
@@ -123,8 +129,12 @@ def plot_mask_stages(
         ax.set_yticklabels([])  # the rows are the same queries as in panel 1
     _mask_stages_marks(fig, m, fill, query)
     # `fig=` may reuse this figure once it has been drawn, i.e. laid out
+    if fig is reuse:  # drawn before, laid out, and now showing this
+        fig.mask_stages_key = (key, True)
+        return fig
     fig.mask_stages_key = (key, False)  # (what it shows, drawn yet)
-    fig.canvas.mpl_connect("draw_event", lambda event: setattr(fig, "mask_stages_key", (key, True)))
+    fig.canvas.mpl_connect("draw_event", lambda event: setattr(
+        fig, "mask_stages_key", (fig.mask_stages_key[0], True)))
     return fig
 
 
