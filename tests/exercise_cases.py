@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import exercises
+from exercises.nb02 import _merge as merge_word  # one merge, every occurrence (section 3)
 from helpers import (
     GPT,
     GPTConfig,
@@ -299,25 +300,13 @@ def _cases_02() -> Iterator[Case]:
         W(_bpe_rounds(lowest, occurrence=_every_position)),  # aaaa: overlaps merged twice
         # applies every merge in order, as segment does: loops over the table
         W(lambda word, ranks: functools.reduce(
-            lambda w, item: _merged(w, item[0], 256 + item[1]), ranks.items(), tuple(word)),
+            lambda w, item: merge_word(w, item[0], 256 + item[1]), ranks.items(), tuple(word)),
           "every merge"),
         W(lambda word, ranks: " ".join(map(str, nb02.bpe_word(word, ranks))), "tuple of ints"),
     ])
 
 
-def _merged(word, pair, new_id):  # one merge, every occurrence left to right (merge_word)
-    out, i = [], 0
-    while i < len(word):
-        if tuple(word[i:i + 2]) == pair:
-            out.append(new_id)
-            i += 2
-        else:
-            out.append(word[i])
-            i += 1
-    return tuple(out)
-
-
-def _bpe_rounds(pick, new_id=lambda k: 256 + k, rounds=None, occurrence=_merged):
+def _bpe_rounds(pick, new_id=lambda k: 256 + k, rounds=None, occurrence=merge_word):
     """A bpe_word built from a learner's choices: `pick` chooses among the word's pairs that
     are in ranks (with their ranks), merged by `occurrence` with id `new_id(rank)`, for
     `rounds` rounds (None: until no pair is left)."""
