@@ -119,6 +119,34 @@ def test_distribution_and_loss():
     assert len(fig.axes[0].lines) == 2
 
 
+def test_distribution_updated_in_place_draws_the_same_pixels_as_a_new_figure():
+    """08's explorer: another temperature, top-k or top-p keeps the same bars in the same order,
+    so the previous figure is updated in place and must look exactly like a new one."""
+    from helpers.notebook import figure_png
+
+    logits = torch.randn(30, generator=torch.Generator().manual_seed(0))
+    names = [f"t{i}" for i in range(30)]
+
+    def draw(temperature, k, fig=None, labels=names):
+        probs = torch.softmax(logits / temperature, dim=-1)
+        kept = logits >= logits.topk(k).values[-1]
+        return plot_distribution(probs, labels, top=8, kept=kept, fig=fig,
+                                 title=f"T = {temperature}", xlabel=f"sample {k}")
+
+    fig = draw(1.0, 3)
+    figure_png(fig)
+    for temperature, k in [(0.5, 3), (2.0, 1), (1.0, 8), (0.3, 5)]:
+        updated = draw(temperature, k, fig)
+        assert updated is fig
+        assert (_pixels(figure_png(updated)[0]) == _pixels(figure_png(draw(temperature, k))[0])).all(), (
+            f"T={temperature} k={k}")
+    assert fig.axes[0].get_title() == "T = 0.3" and fig.axes[0].get_xlabel() == "sample 5"
+    assert draw(1.0, 3, fig, labels=[f"u{i}" for i in range(30)]) is not fig  # other tokens
+    assert plot_distribution(torch.softmax(logits, -1), names, top=8, fig=fig) is not fig  # no legend
+    fig, axes = viz.figure(1, 2)
+    assert plot_distribution(torch.softmax(logits, -1), names, ax=axes[0, 0]).distribution_key is None
+
+
 def test_projector_mode_makes_text_larger():
     normal = plot_mask(causal_mask(3), ["a", "b", "c"]).axes[0].get_xticklabels()[0].get_fontsize()
     viz.set_projector_mode(True)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import torch
 
+from helpers.viz import style
 from helpers.viz.style import (
     DROPPED_COLOR,
     KEPT_COLOR,
@@ -92,32 +93,51 @@ def plot_distribution(
     title: str = "next-token distribution",
     kept=None,
     ax=None,
+    xlabel: str | None = None,
+    fig=None,
 ):
     """The `top` most likely tokens of a (V,) probability vector as bars. `kept` (a (V,) bool,
-    e.g. from a top-k or top-p filter) colours the kept tokens and greys out the rest."""
+    e.g. from a top-k or top-p filter) colours the kept tokens and greys out the rest.
+
+    fig: a figure this function drew before, of the same tokens in the same order (an
+    explorer's redraw at another temperature): its bars get their new heights and colours in
+    place, and its limits and labels are set again, so no new figure is built. Otherwise, or
+    with `ax`, the bars are drawn anew."""
     p = torch.as_tensor(probs).detach().float().cpu().flatten()
     top = min(top, p.numel())
     values, order = p.topk(top)
-    if ax is None:
-        ax = figure(height=3.4)[1][0, 0]
-    fig = ax.figure
     names = [token_label(labels[i]) if labels is not None else str(i) for i in order.tolist()]
-    colors = KEPT_COLOR
+    colors = [KEPT_COLOR] * top
     if kept is not None:
-        from matplotlib.patches import Patch
-
         k = torch.as_tensor(kept).bool().flatten()
         colors = [KEPT_COLOR if k[i] else DROPPED_COLOR for i in order.tolist()]
-        ax.legend(handles=[Patch(color=KEPT_COLOR, label="kept"),
-                           Patch(color=DROPPED_COLOR, label="dropped")], frameon=False)
-    ax.bar(range(top), values.numpy(), color=colors)
-    ax.set_xticks(range(top))
-    long_labels = max(len(n) for n in names) > 2
-    ax.set_xticklabels(names, rotation=90 if long_labels and top > 8 else 0)
-    ax.set_ylabel("probability")
+    key = (tuple(names), kept is None, style._scale)  # what the bars and legend show
+    if ax is None and fig is not None and getattr(fig, "distribution_key", None) == key:
+        ax = fig.axes[0]
+        for bar, value, color in zip(ax.patches, values.tolist(), colors, strict=True):
+            bar.set_height(value)
+            bar.set_facecolor(color)
+    else:
+        if ax is None:
+            ax = figure(height=3.4)[1][0, 0]
+        if kept is not None:
+            from matplotlib.patches import Patch
+
+            ax.legend(handles=[Patch(color=KEPT_COLOR, label="kept"),
+                               Patch(color=DROPPED_COLOR, label="dropped")], frameon=False)
+        ax.bar(range(top), values.numpy(), color=colors)
+        ax.set_xticks(range(top))
+        long_labels = max(len(n) for n in names) > 2
+        ax.set_xticklabels(names, rotation=90 if long_labels and top > 8 else 0)
+        ax.set_ylabel("probability")
+        # a figure of these bars alone can be updated in place by the next call (fig=)
+        ax.figure.distribution_key = key if len(ax.figure.axes) == 1 else None
     ax.set_ylim(0, max(1e-9, float(values.max())) * 1.15)
     ax.set_title(title)
-    return fig
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    return ax.figure
+
 
 @styled
 def plot_loss(history: Sequence[dict], title: str = "loss during training", ax=None):
