@@ -139,15 +139,50 @@ class BPETokenizer(Tokenizer):
 
     def encode(self, text: str) -> list[int]:
         """Any text encodes: it is split into bytes first (a split character's pieces decode
-        to '�' one by one)."""
+        to '�' one by one; `tokens` shows their bytes)."""
         self._check_text(text)
         return self.backend.encode(text).ids
 
     def _decode_checked(self, idx: list[int]) -> str:
         return self.backend.decode(idx)
 
+    def tokens(self, text: str) -> list[str]:
+        """Each token of `text` as the text it stands for. Bytes that are only part of a
+        character (a Chinese character split over tokens) are shown in hexadecimal, `<e8>`,
+        where decoding the token alone would give '�' and hide which bytes it holds."""
+        data, start, shown = text.encode("utf-8"), 0, []
+        for i in self.encode(text):
+            n = len(self.backend.id_to_token(i))  # one stand-in character per byte
+            shown.append(_readable(data[start:start + n]))
+            start += n
+        return shown
+
     def to_dict(self) -> dict:
         return {"kind": self.kind, "tokenizer": json.loads(self.backend.to_str())}
+
+
+def _readable(data: bytes) -> str:
+    """UTF-8 bytes as text, with the bytes that do not form a whole character in hexadecimal:
+    b"\\xe8\\x87" -> "<e8 87>"."""
+    shown, loose, i = [], [], 0
+    while i < len(data):
+        for n in (1, 2, 3, 4):  # a UTF-8 character is 1 to 4 bytes long
+            try:
+                character = data[i:i + n].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if loose:
+                shown.append(f"<{' '.join(loose)}>")
+                loose = []
+            shown.append(character)
+            i += n
+            break
+        else:
+            loose.append(f"{data[i]:02x}")
+            i += 1
+    if loose:
+        shown.append(f"<{' '.join(loose)}>")
+    return "".join(shown)
 
 
 class HFTokenizer(Tokenizer):

@@ -32,6 +32,18 @@ def test_bpe_round_trips_any_text(text, tmp_path):
     assert again.encode(text) == tok.encode(text)
 
 
+def test_bpe_tokens_show_the_bytes_of_split_characters():
+    """A token holding part of a character shows its bytes in hexadecimal, not '�'; whole
+    characters, a token that ends mid-character and text like '<e8>' itself stay readable."""
+    tok = BPETokenizer.train(["自回归" * 30 + "，自编码" * 30], vocab_size=262)
+    assert tok.tokens("hear") == ["h", "e", "a", "r"]  # never merged: one byte each
+    assert BPETokenizer.train(SAMPLE, vocab_size=300).tokens("自") == ["<e8>", "<87>", "<aa>"]
+    assert tok.tokens("自回归，自然") == [  # 自's three bytes were merged; 然 never seen
+        "自", "<e5 9b>", "<9e>", "<e5>", "<bd 92>", "<ef>", "<bc 8c>", "自", "<e7>", "<84>", "<b6>"]
+    assert tok.tokens("a自") == ["a", "自"] and "".join(tok.tokens("回归")) == "<e5 9b><9e><e5><bd 92>"
+    assert BPETokenizer.train(SAMPLE, vocab_size=300).tokens("<e8>") == ["<", "e", "8", ">"]
+
+
 def test_bpe_merges_frequent_pairs():
     tok = BPETokenizer.train(SAMPLE, vocab_size=320)
     assert 256 < tok.vocab_size <= 320
