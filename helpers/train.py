@@ -66,6 +66,9 @@ class TrainState:
 
     step: int = 0
     history: list[dict] = field(default_factory=list)  # {"step", "train_loss", "val_loss", "time"}
+    # the loss of every step's own batch, before its update (batch_losses[k]: step k's batch);
+    # noisy, one batch each, where history's estimates average several (under torchrun: rank 0's rows)
+    batch_losses: list[float] = field(default_factory=list)
     elapsed_seconds: float = 0.0
     train_config: dict = field(default_factory=dict)
 
@@ -214,6 +217,7 @@ def train(
             x, y = batch_fn(train_data, config.seq_len, config.batch_size, generator)  # (B, T)
             x, y = distributed.shard(x).to(device), distributed.shard(y).to(device)  # this rank's rows
             loss = loss_fn(forward(x), y)
+            state.batch_losses.append(loss.item())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip > 0:

@@ -22,6 +22,9 @@ def test_loss_starts_near_ln_vocab_and_goes_down(corpus, tmp_path):
                       eval_iters=4, warmup_iters=10, learning_rate=3e-3)
     state = train(model, train_data, val_data, cfg, progress=False)
     assert [h["step"] for h in state.history] == [0, 50, 100, 150]
+    assert len(state.batch_losses) == 150  # one per step, each its own batch's loss
+    assert state.batch_losses[0] == pytest.approx(math.log(tok.vocab_size), abs=0.3)
+    assert sum(state.batch_losses[-10:]) / 10 < state.batch_losses[0] - 1.0
     end = loss_on_whole_text(model, val_data[:2000], 32)
     assert end < start - 1.0
 
@@ -45,7 +48,7 @@ def test_an_interrupted_run_resumes_to_the_same_weights(corpus, tmp_path):
     cfg = TrainConfig(max_iters=40, batch_size=8, seq_len=32, eval_interval=20, eval_iters=2,
                       warmup_iters=5, checkpoint_interval=20)
     straight = tiny_model(tok.vocab_size)
-    train(straight, train_data, val_data, cfg, progress=False)
+    whole = train(straight, train_data, val_data, cfg, progress=False)
 
     # the same run, stopped by Ctrl-C at step 26, between the checkpoints of steps 20 and 40
     calls = []
@@ -68,6 +71,8 @@ def test_an_interrupted_run_resumes_to_the_same_weights(corpus, tmp_path):
     final = train(resumed, train_data, val_data, cfg, tmp_path / "run", tok, resume=True,
                   progress=False)
     assert final.step == 40 and [h["step"] for h in final.history] == [0, 20, 40]
+    # the batch losses of steps 21-26, lost with the interruption, are those of the redone steps
+    assert final.batch_losses == pytest.approx(whole.batch_losses, abs=1e-5)
     for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items(), strict=True):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=0, msg=name)
 

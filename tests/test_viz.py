@@ -117,6 +117,12 @@ def test_distribution_and_loss():
     fig = _render(plot_loss([{"step": 1, "train_loss": 3.0, "val_loss": 3.1},
                              {"step": 2, "train_loss": 2.0, "val_loss": 2.2}]))
     assert len(fig.axes[0].lines) == 2
+    history = [{"step": 0, "train_loss": 4.2, "val_loss": 4.2}, {"step": 3, "train_loss": 3.0, "val_loss": 3.1}]
+    fig = _render(plot_loss(history, batch_losses=[4.2, 3.9, 3.5]))
+    each_step = fig.axes[0].lines[0]
+    assert list(each_step.get_xdata()) == [0, 1, 2] and list(each_step.get_ydata()) == [4.2, 3.9, 3.5]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "each step's batch", "train", "validation"]
 
 
 def test_distribution_updated_in_place_draws_the_same_pixels_as_a_new_figure():

@@ -140,14 +140,19 @@ def plot_distribution(
 
 
 @styled
-def plot_loss(history: Sequence[dict], title: str = "loss during training", ax=None):
-    """Train and validation loss against step, from `train(...).history`."""
+def plot_loss(history: Sequence[dict], title: str = "loss during training", ax=None,
+              batch_losses: Sequence[float] | None = None):
+    """Train and validation loss against step, from `train(...).history`; with `batch_losses`
+    (`train(...).batch_losses`) also the loss of every step's own batch, as a thin line."""
     if ax is None:
         ax = figure(height=3.6, width=6.4)[1][0, 0]
     fig = ax.figure
+    if batch_losses:
+        ax.plot(range(len(batch_losses)), list(batch_losses), color="#9ecae1", linewidth=1,
+                label="each step's batch", zorder=1)
     steps = [h["step"] for h in history]
-    ax.plot(steps, [h["train_loss"] for h in history], "o-", label="train")
-    ax.plot(steps, [h["val_loss"] for h in history], "s-", label="validation")
+    ax.plot(steps, [h["train_loss"] for h in history], "o-", label="train", zorder=2)
+    ax.plot(steps, [h["val_loss"] for h in history], "s-", label="validation", zorder=2)
     ax.set_xlabel("step")
     ax.set_ylabel("cross-entropy (nats per token)")
     ax.legend()
