@@ -80,8 +80,13 @@ def test_mask_stages_tell_minus_infinity_from_zero():
     zero = _render(plot_mask_stages(scores, causal_mask(4), TOKENS, fill=0.0))
     assert "−∞" not in _texts(zero.axes[1]) and not _hatched(zero.axes[1])
     outlined = [p for p in zero.axes[1].patches if not p.get_fill()]
-    assert len(outlined) == 6  # the cells that should be hidden, outlined in red
+    assert len(outlined) == 6  # the cells that should be hidden, outlined
     assert "0" not in _texts(zero.axes[2])[1:4]  # and the future gets weight
+    both = _render(plot_mask_stages(scores, causal_mask(4), TOKENS, fill=0.0, query=1))
+    leaked, row = both.axes[1].patches[:6], both.axes[1].patches[6]
+    styles = {(tuple(p.get_edgecolor()), p.get_linestyle()) for p in leaked}
+    assert len(styles) == 1 and styles != {(tuple(row.get_edgecolor()), row.get_linestyle())}
+    assert [t.get_text() for t in both.legends[0].get_texts()] == ["masked, but set to 0", "the query row"]
 
 
 def test_future_leak_bars_are_the_weight_on_masked_keys():

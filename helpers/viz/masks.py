@@ -25,6 +25,8 @@ from helpers.viz.style import (
     token_label,
 )
 
+QUERY_COLOR = "#d62728"  # the outlined query row (red), and nothing else
+
 
 @styled
 def plot_mask(
@@ -148,21 +150,20 @@ def _mask_stages_marks(fig, m: torch.Tensor, fill: float, query: int | None) -> 
     from matplotlib.patches import Rectangle
 
     axes = fig.axes
+    leaked = dict(fill=False, edgecolor="black", linestyle="--", linewidth=1.5)  # dashed black
+    row = dict(fill=False, edgecolor=QUERY_COLOR, linewidth=2.5)  # solid red: one colour, one meaning
     if fill != float("-inf"):  # outline the cells that should be hidden but got a number
         for i, j in (~m).nonzero().tolist():
-            axes[1].add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False,
-                                        edgecolor="#d62728", linewidth=1.5))
+            axes[1].add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, **leaked))
     if query is not None:
         for ax in axes:
-            ax.add_patch(Rectangle((-0.5, query - 0.5), m.size(1), 1, fill=False,
-                                   edgecolor="#d62728", linewidth=2.5))
+            ax.add_patch(Rectangle((-0.5, query - 0.5), m.size(1), 1, **row))
     handles = [_masked_patch("masked (−∞, weight 0)")]
     if fill != float("-inf"):
-        from matplotlib.lines import Line2D
-
-        handles = [Line2D([], [], color="#d62728", marker="s", linestyle="", markersize=12,
-                          markerfacecolor="none", label=f"masked, but set to {_fill_name(fill)}")]
-    fig.legend(handles=handles, loc="outside lower center", frameon=False)
+        handles = [Rectangle((0, 0), 1, 1, **leaked, label=f"masked, but set to {_fill_name(fill)}")]
+    if query is not None:
+        handles.append(Rectangle((0, 0), 1, 1, **row, label="the query row"))
+    fig.legend(handles=handles, loc="outside lower center", frameon=False, ncols=len(handles))
 
 
 @styled
