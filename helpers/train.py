@@ -211,6 +211,8 @@ def train(
         if main_process and state.step == 0 and not state.history:  # the loss before step 1:
             state.history.append({"step": 0, "train_loss": estimate(train_data),  # about ln V
                                   "val_loss": estimate(val_data), "time": 0.0})  # from random
+            bar.set_postfix(train=f"{state.history[0]['train_loss']:.3f}",
+                            val=f"{state.history[0]['val_loss']:.3f}")
         for it in bar:
             for group in optimizer.param_groups:
                 group["lr"] = config.lr_at(it)

@@ -148,10 +148,11 @@ def plot_loss(history: Sequence[dict], title: str = "loss during training", ax=N
         ax = figure(height=3.6, width=6.4)[1][0, 0]
     fig = ax.figure
     if batch_losses:
-        ax.plot(range(len(batch_losses)), list(batch_losses), color="#9ecae1", linewidth=1,
+        ax.plot(range(len(batch_losses)), list(batch_losses), color="#6baed6", linewidth=1.2,
                 label="each step's batch", zorder=1)
     steps = [h["step"] for h in history]
-    ax.plot(steps, [h["train_loss"] for h in history], "o-", label="train", zorder=2)
+    # train on top, dashed: the two estimates often coincide, and neither may hide the other
+    ax.plot(steps, [h["train_loss"] for h in history], "o--", label="train", zorder=3)
     ax.plot(steps, [h["val_loss"] for h in history], "s-", label="validation", zorder=2)
     ax.set_xlabel("step")
     ax.set_ylabel("cross-entropy (nats per token)")
