@@ -86,9 +86,20 @@ def save_checkpoint(
     return path
 
 
+def _recover_interrupted_save(path: Path) -> None:
+    """Put back the previous checkpoint of a save that stopped between its two renames (a
+    crash or power cut after `path` became `.name.old-PID`, before the new folder took its
+    place), so that a run resumes from it instead of finding no folder at `path`."""
+    left = [p for p in path.parent.glob(f".{path.name}.old-*") if (p / "config.json").exists()]
+    if left:
+        max(left, key=lambda p: p.stat().st_mtime).rename(path)
+
+
 def load_checkpoint(path: str | Path) -> tuple[GPT, object, dict | None]:
     """(model in eval mode, tokenizer or None, trainer state dict or None) from a folder."""
     path = Path(path)
+    if not path.exists():
+        _recover_interrupted_save(path)
     if not path.is_dir():
         raise FileNotFoundError(f"no checkpoint folder at {path}; train one with "
                                 f"`python -m helpers.train --out {path}`")

@@ -61,6 +61,22 @@ def test_a_failed_save_keeps_the_previous_checkpoint(corpus, tmp_path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
 
 
+def test_a_save_cut_off_between_its_two_renames_loses_nothing(corpus, tmp_path):
+    """A power cut runs no exception handler: it can leave the previous checkpoint renamed to
+    .name.old-PID and no folder at the path. Loading (and so resuming) puts it back."""
+    tok, _, _ = corpus
+    before, after = tiny_model(tok.vocab_size).eval(), tiny_model(tok.vocab_size).eval()
+    path = save_checkpoint(tmp_path / "ckpt", before, tok, trainer_state={"step": 20})
+    save_checkpoint(tmp_path / ".ckpt.tmp-4242", after, tok, trainer_state={"step": 40})
+    path.rename(tmp_path / ".ckpt.old-4242")  # the first rename done, the second never
+    loaded, _, state = load_checkpoint(path)
+    assert state["step"] == 20 and path.is_dir()
+    idx = torch.randint(tok.vocab_size, (1, 8))
+    assert torch.equal(loaded(idx), before(idx))
+    with pytest.raises(FileNotFoundError, match="no checkpoint folder"):
+        load_checkpoint(tmp_path / "never_saved")
+
+
 def test_a_foreign_folder_is_not_taken_for_a_checkpoint(corpus, tmp_path):
     import json
 
