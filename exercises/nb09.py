@@ -8,6 +8,7 @@ result, so a hard-coded answer cannot pass.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
@@ -110,11 +111,11 @@ def exercise_3(linear_schedule) -> None:
                           c.max_iters + 7, *range(0, c.max_iters, max(1, c.max_iters // 13))}):
             want = _linear_lr(it, c)
             got = call(linear_schedule, it, c)
-            require(isinstance(got, (int, float)) or (isinstance(got, torch.Tensor)
+            require(isinstance(got, numbers.Real) or (isinstance(got, torch.Tensor)
                                                        and got.numel() == 1),
                     f"return a number, got {type(got).__name__}")
             got = float(got)
-            if math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-12):
+            if math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-12):  # float32 answers too
                 continue
             where = (f"(max_iters={c.max_iters}, warmup_iters={c.warmup_iters}, "
                      f"learning_rate={c.learning_rate:g}, min_lr={c.min_lr:g})")

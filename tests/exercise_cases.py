@@ -851,6 +851,9 @@ def _cases_09() -> Iterator[Case]:
         W(to_zero),
         W(unclamped, "after the last step"),
         W(lambda it, c: 1e-3),
+    ], right=[  # a right answer in float32, as a tensor or a NumPy number
+        R(lambda it, c: torch.tensor(linear_schedule(it, c), dtype=torch.float32)),
+        R(lambda it, c: np.float32(linear_schedule(it, c))),
     ])
     adamw_step = lambda *a: nb09.adamw_step(*a)
 
