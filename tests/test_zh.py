@@ -141,6 +141,29 @@ def test_a_changed_english_cell_and_changed_code_are_caught(tmp_path, monkeypatc
     assert [s for s in zh_edition.drift(copied) if markdown["id"] in s]
 
 
+def test_new_minutes_reach_the_chinese_without_a_translation(tmp_path, monkeypatch):
+    """tools/lesson_minutes.py rewrites the English minutes: --sync copies a section's minutes and
+    a stopping point's minutes so far into the Chinese, and neither counts as a changed text."""
+    english = ROOT / "notebooks/09_training_a_tiny_gpt.ipynb"
+    root = tmp_path / "repo"
+    (root / "notebooks/zh").mkdir(parents=True)
+    shutil.copy(english, root / "notebooks" / english.name)
+    shutil.copy(zh_edition.zh_path(english), root / "notebooks/zh" / english.name)
+    for name, value in (("ROOT", root), ("NOTEBOOKS", root / "notebooks"), ("ZH", root / "notebooks/zh")):
+        monkeypatch.setattr(zh_edition, name, value)
+    copied = root / "notebooks" / english.name
+    nb = zh_edition.read(copied)
+    stop = next(c for c in nb["cells"] if c["id"].startswith("stop-"))
+    heading = next(c for c in nb["cells"] if c["source"] and c["source"][0].startswith("## AdamW"))
+    stop["source"] = [re.sub(r"About \d+ minutes so far", "About 99 minutes so far", "".join(stop["source"]))]
+    heading["source"] = [re.sub(r"\*About \d+ min\.\*", "*About 98 min.*", "".join(heading["source"]))]
+    zh_edition.write(copied, nb)
+    assert zh_edition.drift(copied) == []  # minutes are not prose to translate
+    zh_edition.sync(copied)
+    zh = {c["id"]: "".join(c["source"]) for c in zh_edition.read(root / "notebooks/zh" / english.name)["cells"]}
+    assert "到这里约 99 分钟" in zh[stop["id"]] and "*约 98 分钟*" in zh[heading["id"]]
+
+
 def test_a_comment_or_docstring_may_differ_but_not_a_string():
     code = 'def f(x):\n    "Doubles x."\n    return x * 2  # twice\nprint("x")\n'
     zh = 'def f(x):\n    "把 x 翻倍。"\n    return x * 2  # 两倍\nprint("x")\n'

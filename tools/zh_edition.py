@@ -61,6 +61,8 @@ def text_of(cell: dict) -> str:
 # a section's minutes are written by tools/lesson_minutes.py, not translated: --sync copies them
 EN_MINUTES = re.compile(r"^\*(Optional · a|A)bout (\d+) min(, all exercises)?\.\*$", re.M)
 ZH_MINUTES = re.compile(r"^\*(选学 · )?(全部练习)?约 (\d+) 分钟\*$", re.M)
+EN_SO_FAR = re.compile(r"About (\d+) minutes so far")  # a stopping point's running total
+ZH_SO_FAR = re.compile(r"到这里约 (\d+) 分钟")
 
 
 def zh_minutes(line: re.Match) -> str:
@@ -75,6 +77,7 @@ def sha(cell: dict) -> str:
     """The hash a translation is keyed by: the cell's text (its minutes line aside) and its
     speaker notes."""
     text = ZH_MINUTES.sub("*minutes*", EN_MINUTES.sub("*minutes*", text_of(cell)))
+    text = ZH_SO_FAR.sub("so far", EN_SO_FAR.sub("so far", text))
     teacher = json.dumps(cell["metadata"].get("teacher"), ensure_ascii=False, sort_keys=True)
     return hashlib.sha256((text + "\0" + teacher).encode()).hexdigest()[:16]
 
@@ -236,6 +239,12 @@ def sync(english: Path) -> list[str]:
             if updated != text_of(cell):
                 cell["source"] = updated.splitlines(keepends=True)
                 changes.append(f"{en_cell['id']}: minutes copied from the English")
+        so_far = EN_SO_FAR.search(text_of(en_cell))
+        if so_far and ZH_SO_FAR.search(text_of(cell)):
+            updated = ZH_SO_FAR.sub(f"到这里约 {so_far.group(1)} 分钟", text_of(cell), count=1)
+            if updated != text_of(cell):
+                cell["source"] = updated.splitlines(keepends=True)
+                changes.append(f"{en_cell['id']}: minutes so far copied from the English")
         if cell["cell_type"] == "code" and \
                 code_signature(text_of(cell)) != code_signature(text_of(en_cell)):
             cell["source"] = text_of(en_cell).replace(SETUP_EN, SETUP_ZH).splitlines(keepends=True)
