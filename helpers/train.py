@@ -207,12 +207,15 @@ def train(
     bar = tqdm(range(state.step, config.max_iters), initial=state.step, total=config.max_iters,
                desc="training", disable=not progress or not main_process or _tqdm_disabled(),
                mininterval=0.5)  # in JupyterLab each redraw is a widget message: twice a second
+    def record(step: int, seconds: float) -> None:  # estimate both losses, log, show on the bar
+        entry = {"step": step, "train_loss": estimate(train_data),
+                 "val_loss": estimate(val_data), "time": round(seconds, 1)}
+        state.history.append(entry)
+        bar.set_postfix(train=f"{entry['train_loss']:.3f}", val=f"{entry['val_loss']:.3f}")
+
     try:
         if main_process and state.step == 0 and not state.history:  # the loss before step 1:
-            state.history.append({"step": 0, "train_loss": estimate(train_data),  # about ln V
-                                  "val_loss": estimate(val_data), "time": 0.0})  # from random
-            bar.set_postfix(train=f"{state.history[0]['train_loss']:.3f}",
-                            val=f"{state.history[0]['val_loss']:.3f}")
+            record(0, 0.0)  # about ln V, from random weights
         for it in bar:
             for group in optimizer.param_groups:
                 group["lr"] = config.lr_at(it)
@@ -231,10 +234,7 @@ def train(
             out_of_time = (config.max_minutes is not None
                            and state.elapsed_seconds > 60 * config.max_minutes)
             if main_process and (state.step % config.eval_interval == 0 or last or out_of_time):
-                record = {"step": state.step, "train_loss": estimate(train_data),
-                          "val_loss": estimate(val_data), "time": round(state.elapsed_seconds, 1)}
-                state.history.append(record)
-                bar.set_postfix(train=f"{record['train_loss']:.3f}", val=f"{record['val_loss']:.3f}")
+                record(state.step, state.elapsed_seconds)
             if out_dir is not None and (state.step % config.checkpoint_interval == 0 or last
                                         or out_of_time):
                 if main_process:
