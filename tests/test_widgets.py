@@ -194,6 +194,35 @@ def test_a_redraw_with_the_same_labels_is_not_measured_again(monkeypatch):
     assert box.redraw.count == 3 and len(measured) == before
 
 
+def test_a_suptitle_keeps_the_layout_unless_it_gains_a_line(monkeypatch):
+    """A constrained layout makes room for a suptitle's height, not its length: 06's explorer
+    names the initialisation in its suptitle, and a toggle must not measure every label
+    again. A suptitle with another line lays the figure out anew, as a new figure would."""
+    widgets = pytest.importorskip("ipywidgets")
+    from helpers.notebook import show_interactive
+    from helpers.notebook import widgets as explorer
+
+    measured = []
+    original = explorer.layout_fits
+    monkeypatch.setattr(explorer, "layout_fits",
+                        lambda fig, renderer=None: measured.append(1) or original(fig, renderer))
+
+    def draw(name="a", fig=None):
+        fig = _bars([[0.5, 0.5, 0.5], [0.5, 0, 0.5]], "t", fig=fig)
+        fig.suptitle(name)
+        return fig
+
+    names = ["short", "a much longer suptitle", "two\nlines"]
+    box = show_interactive(draw, name=widgets.Dropdown(options=names, value="short"))
+    before = len(measured)
+    box.children[0].children[0].value = names[1]
+    assert box.redraw.count == 2 and len(measured) == before  # one line still: not measured
+    box.children[0].children[0].value = names[2]
+    assert box.redraw.count == 3
+    fresh = draw(names[2])
+    assert (_pixels(box.redraw.image.value) == _pixels(figure_png(fresh)[0])).all()
+
+
 def test_every_digit_is_equally_wide_in_the_series_font():
     """layout_texts reads every digit as 0: true of matplotlib's default font, DejaVu Sans."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -174,16 +174,19 @@ def layout_texts(fig) -> tuple:
         parts.extend(shown(t) for t in ax.texts if t.get_in_layout())
     for legend in fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]:
         parts.extend(shown(t) for t in legend.get_texts())
-    parts.extend(shown(t) for t in fig.texts if t.get_in_layout())
-    parts.append(DIGITS.sub("0", fig.get_suptitle()))
+    # figure-level texts: a constrained layout makes room for the height of a suptitle (the
+    # width of a supylabel) but never for their length, and for no other figure text
+    parts.extend((t.get_text().count("\n"), t.get_fontsize(), t.get_visible())
+                 for t in fig.texts if t.get_in_layout())
     return tuple(parts)
 
 
 def layout_fits(fig, renderer=None) -> bool:
     """Whether every axes of `fig`, with its labels, lies inside the figure and clear of the
-    others, and the figure's legends clear of every axes: true of a constrained layout, and
-    still true of a figure redrawn into that layout unless its labels grew (a longer tick label,
-    a new line in a title). A figure with no layout engine of its own is not checked."""
+    others, and the legends and titles of the figure clear of every axes: true of a
+    constrained layout, and still true of a figure redrawn into that layout unless its labels
+    grew (a longer tick label, a new line in a title). A figure with no layout engine of its
+    own is not checked."""
     from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
     engine = fig.get_layout_engine()
@@ -194,6 +197,8 @@ def layout_fits(fig, renderer=None) -> bool:
     tight = [ax.get_tightbbox(renderer) for ax in fig.axes if ax.get_visible()]
     tight = [b for b in tight if b is not None]
     legends = [legend.get_window_extent(renderer) for legend in fig.legends]
+    legends += [t.get_window_extent(renderer) for t in fig.texts  # a suptitle, grown a line
+                if t.get_in_layout() and t.get_visible() and t.get_text()]
     slack = 1.0  # pixels: rounding
     for b in tight + legends:
         if (b.x0 < box.x0 - slack or b.y0 < box.y0 - slack or b.x1 > box.x1 + slack
