@@ -96,10 +96,7 @@ def plot_attention(
     if colorbar:
         fig.colorbar(im, ax=ax, shrink=0.8)
     if annotate:
-        for (i, j), (text, color, box) in _cell_labels(w, vmin, vmax, cmap, decimals):
-            ax.text(j, i, text, ha="center", va="center", bbox=box, fontsize=_annotation_size(),
-                    color=color, in_layout=j in (0, w.size(1) - 1))  # an inner one stays inside
-            # the axes even if wider than its cell, so the layout need not measure it (faster)
+        _write_cells(ax, w, vmin, vmax, cmap, decimals)
     _label_axes(ax, tokens, w.size(0), w.size(1), xlabel, ylabel, position)
     ax.set_title(title)
     return fig
@@ -108,6 +105,14 @@ def plot_attention(
 def _shown(w: torch.Tensor):
     """The array a heatmap shows: -inf (masked) cells as NaN, drawn by the hatching instead."""
     return torch.where(torch.isfinite(w), w, torch.full_like(w, float("nan"))).numpy()
+
+
+def _write_cells(ax, w: torch.Tensor, vmin, vmax, cmap: str, decimals: int) -> None:
+    """Write each cell's value in it (see `_cell_labels`)."""
+    for (i, j), (text, color, box) in _cell_labels(w, vmin, vmax, cmap, decimals):
+        ax.text(j, i, text, ha="center", va="center", bbox=box, fontsize=_annotation_size(),
+                color=color, in_layout=j in (0, w.size(1) - 1))  # an inner one stays inside
+        # the axes even if wider than its cell, so the layout need not measure it (faster)
 
 
 def _cell_labels(w: torch.Tensor, vmin, vmax, cmap: str, decimals: int):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from helpers.viz import style
-from helpers.viz.heatmap import _cell_labels, _label_axes, _shown, plot_attention
+from helpers.viz.heatmap import _cell_labels, _label_axes, _shown, _write_cells, plot_attention
 from helpers.viz.style import (
     FIG_WIDTH,
     FONT_SIZE,
@@ -83,14 +83,14 @@ def plot_mask_stages(
     weights. With fill=-inf the masked cells are grey and get weight exactly 0; with fill=0
     they keep a colour and visibly take weight. `query` outlines one row.
 
-    `fig`: a figure this function made and that has been drawn (shown) since, for the same
-    tokens, to update in place (an explorer's redraw): its cells, labels, outlines and legend
-    change, and its layout is frozen where it is (no automatic layout from then on), which
-    draws the same picture as a new figure without building one. Any other figure is left
-    alone and a new one is returned.
+    `fig`: a figure this function made and that has been drawn (shown) since, of the same
+    size, to update in place (an explorer's redraw): its cells, labels, outlines and legend
+    change, and its layout is frozen where it is (no automatic layout from then on). For the
+    same tokens that draws the same picture as a new figure without building one; for another
+    length each panel gets the new grid of cells and labels in the square it had. Any other
+    figure is left alone and a new one is returned.
     `height` (inches): by default it grows with the number of tokens. An explorer whose length
-    changes passes one height, so that a drawn figure of another length keeps its size and
-    layout and has its panels drawn anew (no new figure, no new layout).
+    changes passes one height, so that a drawn figure of another length keeps its size.
     """
     s, m = _as_2d(scores), _as_2d(mask).bool()
     masked = s.masked_fill(~m, fill)
@@ -100,40 +100,50 @@ def plot_mask_stages(
     panels = [(s, "1. scores q·k/√d", -lim, lim, SCORE_CMAP, 1),
               (masked, f"2. masked → {_fill_name(fill)}", -lim, lim, SCORE_CMAP, 1),
               (weights, "3. softmax", 0.0, 1.0, WEIGHT_CMAP, 2)]
-    key = (tuple(s.shape), None if tokens is None else tuple(tokens), query is None, style._scale)
-    if fig is not None and getattr(fig, "mask_stages_key", None) == (key, True):
-        fig.set_layout_engine("none")  # the cells' geometry is unchanged: keep their places
-        for ax, (w, title, vmin, vmax, cmap, decimals) in zip(fig.axes, panels, strict=True):
+    key = ((T, None if tokens is None else tuple(tokens)), query is None, style._scale)
+    drawn = getattr(fig, "mask_stages_key", None)  # (key, drawn yet) of a figure made here
+    size = (FIG_WIDTH, height or min(5.0, 2.3 + 0.36 * T))
+    if drawn is not None and drawn[1] and drawn[0][1:] == key[1:] and \
+            tuple(fig.get_size_inches()) == size:
+        fig.set_layout_engine("none")  # the panels keep their places: update them there
+        same_cells = drawn[0][0] == key[0]
+        for k, (ax, (w, title, vmin, vmax, cmap, decimals)) in enumerate(
+                zip(fig.axes, panels, strict=True)):
             ax.images[0].set_data(_shown(w))
             ax.images[0].set_clim(vmin, vmax)
             for artist in [*ax.collections, *ax.patches]:
                 artist.remove()  # masked cells and outlines, drawn again below in build order
             _draw_masked_cells(ax, w == float("-inf"))
-            if ax.texts:  # the cells' values, written when there are at most 6 tokens
+            if same_cells:  # the same tokens: rewrite the values written in the cells
                 for (_, (text, color, box)), label in zip(
                         _cell_labels(w, vmin, vmax, cmap, decimals), ax.texts, strict=True):
                     label.set_text(text)
                     label.set_color(color)
                     label.set_bbox(box)
+            else:  # another length: another grid of cells, in the same square
+                ax.images[0].set_extent((-0.5, T - 0.5, T - 0.5, -0.5))
+                for label in list(ax.texts):
+                    label.remove()
+                if T <= 6:
+                    _write_cells(ax, w, vmin, vmax, cmap, decimals)
+                _label_axes(ax, tokens, T, T, ylabel=k == 0)
+                if k:
+                    ax.set_yticklabels([])  # the rows are the same queries as in panel 1
             ax.set_title(title)
         for legend in list(fig.legends):
             legend.remove()
         _mask_stages_marks(fig, m, fill, query)
+        fig.mask_stages_key = (key, True)
         return fig
 
-    drawn = getattr(fig, "mask_stages_key", None)
-    reuse = fig if drawn is not None and drawn[1] and drawn[0][2:] == key[2:] else None
-    fig, axes = figure(1, 3, height=height or min(5.0, 2.3 + 0.36 * T), reuse=reuse)
+    fig, axes = figure(1, 3, height=size[1])
     for k, (w, title, vmin, vmax, cmap, decimals) in enumerate(panels):
         plot_attention(w, tokens, title, axes[0, k], vmin=vmin, vmax=vmax, cmap=cmap,
                        colorbar=False, annotate=T <= 6, decimals=decimals, ylabel=k == 0)
     for ax in axes[0, 1:]:
         ax.set_yticklabels([])  # the rows are the same queries as in panel 1
     _mask_stages_marks(fig, m, fill, query)
-    # `fig=` may reuse this figure once it has been drawn, i.e. laid out
-    if fig is reuse:  # drawn before, laid out, and now showing this
-        fig.mask_stages_key = (key, True)
-        return fig
+    # `fig=` may update this figure once it has been drawn, i.e. laid out
     fig.mask_stages_key = (key, False)  # (what it shows, drawn yet)
     fig.canvas.mpl_connect("draw_event", lambda event: setattr(
         fig, "mask_stages_key", (fig.mask_stages_key[0], True)))
