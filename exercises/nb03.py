@@ -39,10 +39,16 @@ def exercise_1(predict_zero_queries) -> None:
         K = torch.randn(T, d_k, generator=g, dtype=DTYPE)
         V = torch.randn(T, d_v, generator=g, dtype=DTYPE)
         want_out, want_w = self_attention(torch.zeros(T, d_k, dtype=DTYPE), K, V)
-        got = call(predict_zero_queries, V.clone())
-        require(isinstance(got, tuple) and len(got) == 2,
+        got = call_refusing(predict_zero_queries, V.clone(), refuse=READY_MADE_SOFTMAX,
+                            hint="predict the weights instead: what does a softmax make of a "
+                            "row of T equal numbers?")
+        require(isinstance(got, tuple | list) and len(got) == 2,
                 "predict_zero_queries should return a pair (weights, outputs)")
         w, out = _tensor(got[0], "weights"), _tensor(got[1], "outputs")
+        if w.shape == want_out.shape and out.shape == want_w.shape and \
+                torch.allclose(w, want_out) and torch.allclose(out, want_w):
+            raise Wrong("those are (outputs, weights), the order self_attention returns; this "
+                        "exercise asks for (weights, outputs)")
         _shape(w, (T, T), "weights", f"{T} tokens: one row per query, one column per key")
         require(torch.allclose(w.sum(dim=-1), torch.ones(T, dtype=DTYPE)),
                 "every row of weights comes out of a softmax, so it sums to 1")
@@ -69,6 +75,10 @@ def exercise_2(softmax_stable) -> None:
                                                      base[5:]]),
         "a single score": torch.tensor([3.5], dtype=DTYPE),
         "float32 scores times 100": (base * 100).float(),
+        # scores far apart: subtracting any score but the largest leaves an exponent above 709
+        "scores far apart": torch.tensor([0.0, 1000.0, 2000.0], dtype=DTYPE),
+        "the largest score first, far apart": torch.tensor([2000.0, 0.0, 1000.0], dtype=DTYPE),
+        "a masked first score (-inf)": torch.tensor([-math.inf, 3.0, 1.0], dtype=DTYPE),
     }
     wants = {name: torch.softmax(s, dim=0) for name, s in cases.items()}
     for name, s in cases.items():
@@ -79,6 +89,9 @@ def exercise_2(softmax_stable) -> None:
         require(not torch.isnan(got).any(), f"{name}: the result holds nan. exp of a huge "
                 "number is inf (and of a hugely negative one 0), and inf/inf or 0/0 is nan; "
                 "which number, subtracted from every score, makes the largest exponent 0?")
+        require(bool((got[torch.isneginf(s)] == 0).all()), f"{name}: a masked score (−∞) "
+                "must get weight exactly 0 (exp(−∞) = 0); replacing it by a number lets the "
+                "token take weight")
         require(torch.allclose(got.sum(), torch.ones((), dtype=DTYPE)),
                 f"{name}: the weights should sum to 1; did you divide by the sum?")
         require(torch.allclose(got, wants[name].to(DTYPE), atol=1e-6),

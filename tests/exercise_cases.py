@@ -41,6 +41,7 @@ from helpers import (
     generate,
     music,
     padding_mask,
+    self_attention,
     sequence_logprob,
 )
 
@@ -357,6 +358,15 @@ def _cases_03() -> Iterator[Case]:
         # averaged over the wrong dimension
         W(lambda V: (torch.full((T(V), T(V)), 1 / T(V)), V.mean(1, keepdim=True).expand_as(V))),
         W(lambda V: torch.full((T(V), T(V)), 1 / T(V))),  # not a pair
+        # the order self_attention returns, (outputs, weights)
+        W(lambda V: (V.mean(0).expand(T(V), -1), torch.full((T(V), T(V)), 1 / T(V))),
+          "the order self_attention returns"),
+        # self_attention run on zero queries: the exercise asks for a prediction
+        W(lambda V: self_attention(torch.zeros_like(V), V, V)[::-1], "predict"),
+        W(lambda V: (torch.softmax(torch.zeros(T(V), T(V), dtype=V.dtype), -1),
+                     V.mean(0).expand(T(V), -1)), "predict"),
+    ], right=[
+        R(lambda V: [torch.full((T(V), T(V)), 1 / T(V)), V.mean(0).expand(T(V), -1)]),  # a list
     ])
     yield Case("03", 2, "softmax_stable", [
         W(lambda s: torch.exp(s) / torch.exp(s).sum(), "nan"),  # step 2's formula
@@ -378,6 +388,14 @@ def _cases_03() -> Iterator[Case]:
         W(lambda s: torch.exp(s - s.mean()) / torch.exp(s - s.mean()).sum()),
         W(lambda s: torch.exp(s - s.max()), "sum to 1"),  # not divided by the sum
         W(lambda s: torch.exp(s - s.max()) / s.numel()),
+        # another score than the largest: exponents above 709 where the scores are far apart
+        W(lambda s: torch.exp(s - s[0]) / torch.exp(s - s[0]).sum(), "nan"),
+        W(lambda s: torch.exp(s - s[:-1].max()) / torch.exp(s - s[:-1].max()).sum()
+          if len(s) > 1 else torch.ones(1, dtype=s.dtype), "nan"),  # all but the last score
+        W(lambda s: torch.exp(s - s.sort().values[-2]) / torch.exp(s - s.sort().values[-2]).sum()
+          if len(s) > 1 else torch.ones(1, dtype=s.dtype), "nan"),  # the second largest
+        # a masked score replaced by 0 before the softmax (the source note's erratum)
+        W(lambda s: nb03.softmax_stable(torch.nan_to_num(s, neginf=0.0)), "exactly 0"),
     ])
     yield Case("03", 3, "fold_sqrt_d", [
         W(lambda W_q: W_q / math.sqrt(W_q.size(0)), "√C"),  # √C, equal when C = d

@@ -182,3 +182,16 @@ def test_the_chinese_table_has_every_key_and_translates_the_words():
     words = [k for k, v in LABELS.items() if len(re.findall(r"(?<![.\w])[a-z]{3,}\b", v)) >= 2]
     # every English phrase became Chinese (code names such as c_proj may stay inside it)
     assert [k for k in words if not re.search(r"[\u4e00-\u9fff]", LABELS_ZH[k])] == []
+
+
+def test_the_qkv_diagram_shows_only_weights_it_is_given():
+    """A schematic shows no made-up numbers: plain weight cells by default, and the last
+    token's real weights, written in their cells, when the notebook passes them."""
+    def numbers(fig):
+        return {t.get_text() for t in fig.findobj(Text) if re.fullmatch(r"\.\d\d", t.get_text())}
+
+    assert numbers(viz.diagram_qkv(tokens=("a", "b", "c"))) == set()
+    assert numbers(viz.diagram_qkv(tokens=("a", "b", "c"), weights=[0.5, 0.25, 0.25])) == {
+        ".50", ".25"}
+    with pytest.raises(ValueError, match="one weight per token"):
+        viz.diagram_qkv(tokens=("a", "b", "c"), weights=[0.5, 0.5])

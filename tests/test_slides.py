@@ -76,3 +76,13 @@ def test_every_predict_first_prompt_and_explorer_has_its_teacher_notes():
                 assert teacher.get("answer"), (path.name, text[:60])
             if cell["cell_type"] == "code" and "show_interactive(" in text:
                 assert teacher.get("say"), (path.name, text[:60])
+
+
+def test_a_section_with_two_misconception_boxes_gets_both_in_its_notes():
+    """Notebook 03's step 3 corrects two errors of the source note: both reach the teacher."""
+    box = "> **Common misconception.** The source note {0}. They are not.\n"
+    cells = [{"cell_type": "markdown", "metadata": {},
+              "source": ["## Step 3\n\n*About 6 min.*\n\n", box.format("says A")]},
+             {"cell_type": "markdown", "metadata": {}, "source": [box.format("says B")]}]
+    notes = slides.section_notes(cells)
+    assert "The source note says A." in notes and "The source note says B." in notes

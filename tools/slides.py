@@ -139,7 +139,7 @@ NOTE_WORDS = {
 
 
 def section_notes(cells: list[dict], edition: str = "en") -> str:
-    """Notes for one section: its minutes, the controls of its explorer, its misconception."""
+    """Notes for one section: its minutes, the controls of its explorer, its misconceptions."""
     words = NOTE_WORDS[edition]
     text = "\n".join("".join(c["source"]) for c in cells)
     notes = []
@@ -161,9 +161,8 @@ def section_notes(cells: list[dict], edition: str = "en") -> str:
                          + (words["answer"] + teacher["answer"] if "answer" in teacher else ""))
     unquoted = re.sub(r"(?m)^> ?", "", text)  # the box is a block quote
     end = re.escape(words["end"])
-    box = re.search(r"\*\*" + words["box"] + r"[^*]*\*\*\s*(.+?" + end + r")(\s|$|(?<=。))",
-                    unquoted, re.S)
-    if box:
+    for box in re.finditer(r"\*\*" + words["box"] + r"[^*]*\*\*\s*(.+?" + end + r")(\s|$|(?<=。))",
+                           unquoted, re.S):  # every misconception box of the section
         sentence = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", box.group(1))  # links: their text
         notes.append(words["corrected"] + " ".join(sentence.split()))
     return "\n\n".join(notes)

@@ -109,6 +109,40 @@ def code_signature(source: str) -> str:
     return "\n".join(magics) + "\n" + ast.dump(tree)
 
 
+def _line_keys(source: str) -> list[str]:
+    """Each line's code without its comment ("#" for a line that is only a comment): what a
+    translated line shares with its English line."""
+    import io
+    import tokenize
+
+    lines = source.splitlines()
+    comments: dict[int, int] = {}  # line number -> column where its comment starts
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.COMMENT:
+                comments[tok.start[0]] = tok.start[1]
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return lines
+    keys = []
+    for number, line in enumerate(lines, start=1):
+        code = line[:comments[number]] if number in comments else line
+        keys.append(code.rstrip() or ("#" if number in comments else ""))
+    return keys
+
+
+def keep_translated_comments(zh_old: str, en_new: str) -> str:
+    """The new English code, with the Chinese comments of the old zh cell kept on every line
+    whose code did not change, so that a code change costs only its own lines' translation."""
+    import difflib
+
+    zh_lines, en_lines = zh_old.splitlines(), en_new.splitlines()
+    matcher = difflib.SequenceMatcher(a=_line_keys(zh_old), b=_line_keys(en_new), autojunk=False)
+    merged = []
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        merged += zh_lines[a0:a1] if op == "equal" else en_lines[b0:b1]
+    return "\n".join(merged) + ("\n" if en_new.endswith("\n") else "")
+
+
 def zh_links(markdown: str, depth: int) -> str:
     """Links of a zh cell, one folder deeper than its English cell: notebooks (whose zh edition
     sits at the same relative place) stay, other files get one more `../`, and the README and
@@ -252,8 +286,12 @@ def sync(english: Path) -> list[str]:
                     changes.append(f"{en_cell['id']}: {what} copied from the English")
         if cell["cell_type"] == "code" and \
                 code_signature(text_of(cell)) != code_signature(text_of(en_cell)):
-            cell["source"] = text_of(en_cell).replace(SETUP_EN, SETUP_ZH).splitlines(keepends=True)
-            changes.append(f"code of {en_cell['id']} taken from the English")
+            code = keep_translated_comments(text_of(cell), text_of(en_cell).replace(SETUP_EN, SETUP_ZH))
+            if code_signature(code) != code_signature(text_of(en_cell)):
+                code = text_of(en_cell).replace(SETUP_EN, SETUP_ZH)  # a docstring moved: all English
+            cell["source"] = code.splitlines(keepends=True)
+            changes.append(f"code of {en_cell['id']} taken from the English (unchanged lines keep "
+                           "their Chinese comments)")
             if "#" not in text_of(en_cell):
                 record["en_sha"] = sha(en_cell)  # nothing in it to translate
             record["zh_sha"] = sha(cell)

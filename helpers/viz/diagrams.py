@@ -67,10 +67,11 @@ LABELS: dict[str, str] = {
     "qkv.value": "value",
     "qkv.k_not_v": "k ≠ v: two vectors,\ntwo matrices",
     "qkv.keys": "keys",
-    "qkv.scores": "scores\nq · k",
+    "qkv.scores": "scores\nq · k / √d",
     "qkv.weights": "weights\nsoftmax",
     "qkv.values": "values",
-    "qkv.score_cell": "q · k",
+    "qkv.score_cell": "q·k/√d",
+    "qkv.weight_cell": "w",
     "qkv.times": "×",
     "qkv.output": "output =\nΣ weight × value",
     # 3. masked attention (notebook 04)
@@ -357,9 +358,12 @@ def diagram_objectives(tokens: Sequence[str] = ("a", "robot", "must", "obey", "o
 
 @styled
 def diagram_qkv(tokens: Sequence[str] = ("a", "robot", "must", "obey"),
+                weights: Sequence[float] | None = None,
                 labels: Mapping[str, str] | None = None):
     """One token's x times three matrices gives q, k, v; the current (last) token's q is dotted
-    with every token's KEY, softmax makes weights, and the output is the weighted sum of VALUES."""
+    with every token's KEY, softmax makes weights, and the output is the weighted sum of VALUES.
+    `weights`: the last token's real attention weights on `tokens`, shaded and written in their
+    cells; without them the cells are plain (a schematic shows no made-up numbers)."""
     L = _Table(labels, "diagram_qkv")
     box, ann = _sizes()
     n = len(tokens)
@@ -391,8 +395,8 @@ def diagram_qkv(tokens: Sequence[str] = ("a", "robot", "must", "obey"),
     for x, key, color in ((ck, "qkv.keys", KEY[0]), (cs, "qkv.scores", INK),
                           (cw, "qkv.weights", INK), (cv, "qkv.values", VALUE[0])):
         _text(ax, x, header, L(key), ann, color=color)
-    scores = torch.tensor([0.6, 2.0, -0.4, 1.1][:n] + [0.0] * max(0, n - 4))
-    weights = torch.softmax(scores, 0).tolist()
+    if weights is not None and len(weights) != n:
+        raise ValueError(f"{len(weights)} weights for {n} tokens: pass one weight per token")
     import matplotlib
 
     blues = matplotlib.colormaps[WEIGHT_CMAP]
@@ -406,9 +410,14 @@ def diagram_qkv(tokens: Sequence[str] = ("a", "robot", "must", "obey"),
         _arrow(ax, (ck + 0.225, y), (cs - 0.37, y), color=KEY[0])
         _box(ax, cs, y, 0.74, rh, L("qkv.score_cell"), colors=NEUTRAL)
         _arrow(ax, (cs + 0.37, y), (cw - 0.23, y), color=INK)
-        ax.add_patch(matplotlib.patches.Rectangle((cw - 0.23, y - rh / 2), 0.46, rh,
-                                                  facecolor=blues(0.15 + 0.85 * weights[i]),
-                                                  edgecolor=NEUTRAL[0], linewidth=1.2, zorder=2))
+        if weights is None:
+            _box(ax, cw, y, 0.46, rh, L("qkv.weight_cell"), colors=NEUTRAL)
+        else:
+            w = float(weights[i])
+            ax.add_patch(matplotlib.patches.Rectangle((cw - 0.23, y - rh / 2), 0.46, rh,
+                                                      facecolor=blues(0.15 + 0.85 * w),
+                                                      edgecolor=NEUTRAL[0], linewidth=1.2, zorder=2))
+            _text(ax, cw, y, f"{w:.2f}".lstrip("0"), ann, color="white" if w > 0.6 else INK)
         _text(ax, cx, y, L("qkv.times"), box)
         _box(ax, cv, y, 0.45, rh, L("qkv.v"), colors=VALUE)
     bx = cv + 0.42

@@ -29,10 +29,11 @@ LABELS_ZH: dict[str, str] = {
     "qkv.value": "值",
     "qkv.k_not_v": "k ≠ v：两个向量，\n两个矩阵",
     "qkv.keys": "键",
-    "qkv.scores": "评分\nq · k",
+    "qkv.scores": "评分\nq · k / √d",
     "qkv.weights": "权重\nsoftmax",
     "qkv.values": "值",
-    "qkv.score_cell": "q · k",
+    "qkv.score_cell": "q·k/√d",
+    "qkv.weight_cell": "w",
     "qkv.times": "×",
     "qkv.output": "输出 =\nΣ 权重 × 值",
     # 3. 掩蔽注意力（第 04 课）
