@@ -274,3 +274,16 @@ def test_matplotlib_takes_chinese_from_the_shipped_font_and_would_warn_of_tofu()
     fig.text(0.1, 0.2, "龘", fontfamily=["DejaVu Sans", family])  # not in the subset
     with pytest.warns(UserWarning, match="missing from font"):
         FigureCanvasAgg(fig).draw()
+
+
+def test_a_code_change_keeps_the_chinese_comments_of_the_lines_it_did_not_touch():
+    """--sync takes over changed English code; lines whose code is the same keep their
+    translated comments, so only the changed lines need translating again."""
+    zh_old = ("def f(x):\n    # 先把 x 加倍\n    y = 2 * x  # 加倍\n    return y\n\n\n"
+              "print(f(1))  # 打印\n")
+    en_new = ("def f(x):\n    # double x first\n    y = 2 * x  # double\n    z = y + 1  # one more\n"
+              "    return z\n\n\nprint(f(1))  # print\n")
+    merged = zh_edition.keep_translated_comments(zh_old, en_new)
+    assert merged == ("def f(x):\n    # 先把 x 加倍\n    y = 2 * x  # 加倍\n    z = y + 1  # one more\n"
+                      "    return z\n\n\nprint(f(1))  # 打印\n")
+    assert zh_edition.code_signature(merged) == zh_edition.code_signature(en_new)
