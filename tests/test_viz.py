@@ -115,6 +115,19 @@ def test_gallery_and_head_grid_shapes():
     assert len(_render(plot_attention_heads(attn)).axes) == 2 * 12 + 1  # and one colour bar
 
 
+def test_head_grids_draw_the_future_as_masked_not_as_zero_weight():
+    """A causal model's weights above the diagonal are masked, not 0: every panel hatches its
+    T(T-1)/2 future cells and the colour bar's legend names them; causal=False draws none."""
+    attn = [torch.softmax(torch.randn(1, 4, 5, 5), -1).tril()]
+    fig = _render(plot_attention_heads(attn, list("abcde"), layer=0, ncols=2))
+    heads = [ax for ax in fig.axes if ax.get_title().startswith("head")]
+    assert [len(_hatched(ax)) for ax in heads] == [10] * 4
+    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    assert [t.get_text() for t in legends[0].get_texts()] == ["masked"]
+    fig = _render(plot_attention_heads(attn, list("abcde"), layer=0, causal=False))
+    assert not any(_hatched(ax) for ax in fig.axes) and not any(ax.get_legend() for ax in fig.axes)
+
+
 def test_distribution_and_loss():
     p = torch.softmax(torch.randn(30), 0)
     fig = _render(plot_distribution(p, [f"t{i}" for i in range(30)], top=5, kept=p > 0.05))

@@ -241,12 +241,15 @@ def plot_attention_heads(
     ncols: int = 4,
     batch_index: int = 0,
     title: str | None = None,
+    causal: bool = True,
 ):
     """Attention heatmaps from `model(idx, return_attention=True)[1]` (each (B, n_head, T, T)).
 
     With `layer`, that layer's heads in a grid of `ncols` columns (12 heads: 3 x 4); without,
     one row per layer and one column per head. Tokens on both axes (every k-th one when the
-    panels are too small for all), rows = queries, columns = keys, one colour bar for all."""
+    panels are too small for all), rows = queries, columns = keys, one colour bar for all.
+    `causal`: the weights come from a causal model, so the cells above the diagonal are
+    masked, drawn grey and hatched (not as a weight of 0); False for weights without a mask."""
     import math
 
     n_head = attentions[0].size(1)
@@ -268,6 +271,8 @@ def plot_attention_heads(
         ax = axes.flat[k]
         im = ax.imshow(attentions[lay][batch_index, h].detach().float().cpu().numpy(),
                        cmap=WEIGHT_CMAP, vmin=0, vmax=1)
+        if causal:  # the future: masked, not a weight of 0
+            _draw_masked_cells(ax, ~torch.ones(T, T, dtype=torch.bool).tril())
         ax.set_title(f"head {h}" if layer is not None else f"L{lay} H{h}",
                      fontsize=FONT_SIZE * style._scale * (1.0 if layer is not None else 0.85))
         if show_tokens:
@@ -286,7 +291,10 @@ def plot_attention_heads(
             ax.set_yticks([])
     for k in range(len(panels), nrows * ncols):
         axes.flat[k].set_visible(False)
-    fig.colorbar(im, ax=axes, shrink=0.6, label="attention weight")
+    bar = fig.colorbar(im, ax=axes, shrink=0.6, label="attention weight")
+    if causal:
+        bar.ax.legend(handles=[_masked_patch("masked")], loc="upper center",
+                      bbox_to_anchor=(0.5, -0.04), frameon=False, handlelength=1.2)
     ordinal = {2: "2nd", 3: "3rd"}.get(stride, f"{stride}th")
     labelled = f"; every {ordinal} token labelled" if show_tokens and stride > 1 else ""
     fig.supxlabel(f"key (attended to){labelled}")
