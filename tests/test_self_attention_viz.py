@@ -61,3 +61,19 @@ def test_plot_query_attention_value_labels_never_run_together(n_keys):
         for t in ax.texts:  # every label stays inside its axes
             box = t.get_window_extent(renderer)
             assert axes_box.y0 - 1 <= box.y0 and box.y1 <= axes_box.y1 + 1, t.get_text()
+
+
+def test_query_scores_keep_a_given_axis_and_draw_negatives_in_the_score_maps_colour():
+    """03's explorer divides the scores by √d or not: with score_lim the axis stays put, so the
+    bars grow; negative bars are the purple of the score heatmaps, not a third colour."""
+    import matplotlib
+    from matplotlib.colors import to_hex
+
+    scores = torch.tensor([[1.0, -2.0, 0.5]])
+    weights = torch.softmax(scores, dim=-1)
+    small = plot_query_attention(scores, weights, query=0, score_lim=8.0).axes[0]
+    large = plot_query_attention(scores * 4, weights, query=0, score_lim=8.0).axes[0]
+    assert small.get_ylim() == large.get_ylim() and small.get_ylim()[1] >= 8.0
+    assert plot_query_attention(scores, weights, query=0).axes[0].get_ylim()[1] < 8.0
+    negative = to_hex(matplotlib.colormaps["PuOr_r"](0.15))
+    assert [to_hex(bar.get_facecolor()) == negative for bar in small.patches] == [False, True, False]

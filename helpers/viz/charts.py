@@ -14,6 +14,7 @@ from helpers.viz import style
 from helpers.viz.style import (
     DROPPED_COLOR,
     KEPT_COLOR,
+    SCORE_CMAP,
     VISIBLE_COLOR,
     _annotation_size,
     _as_2d,
@@ -32,11 +33,15 @@ def plot_query_attention(
     query: int = 0,
     score_label: str = "score  q·k / √d",
     fig=None,
+    score_lim: float | None = None,
 ):
     """One query's row as two bar charts: its scores against every key (left) and the
-    softmax weights they become (right), each bar labelled with its value.
+    softmax weights they become (right), each bar labelled with its value. Negative scores
+    are purple, as in the score heatmaps.
     scores, weights: (T_q, T_k); -inf scores are drawn as an empty bar labelled '-inf'.
-    fig: an earlier figure of this function, redrawn in place (see `figure(reuse=...)`)."""
+    fig: an earlier figure of this function, redrawn in place (see `figure(reuse=...)`).
+    score_lim: the score axis runs from -score_lim to score_lim (fixed while an explorer
+    rescales the scores, so the bars grow instead of the axis); by default, the row's."""
     s, w = _as_2d(scores), _as_2d(weights)
     if s.shape != w.shape:
         raise ValueError(f"scores {tuple(s.shape)} and weights {tuple(w.shape)} must have one shape")
@@ -61,9 +66,12 @@ def plot_query_attention(
     rotation, room = (0, 1.25) if slot >= 0.036 * size else (90, 1.6)
     if rotation:
         size = min(size, 0.7 * slot * 72)  # points: an upright label is as wide as its font
-    ax.bar(range(n), shown.numpy(), color=["#e08214" if v < 0 else VISIBLE_COLOR for v in shown.tolist()])
+    import matplotlib
+
+    negative = matplotlib.colormaps[SCORE_CMAP](0.15)  # the score maps' negative end
+    ax.bar(range(n), shown.numpy(), color=[negative if v < 0 else VISIBLE_COLOR for v in shown.tolist()])
     ax.axhline(0.0, color="black", linewidth=0.8)
-    lim = room * (float(shown.abs().max()) or 1.0)
+    lim = room * (score_lim or float(shown.abs().max()) or 1.0)
     ax.set_ylim(-lim, lim)
     for j, v in enumerate(row_s.tolist()):
         ax.text(j, float(shown[j]), _fmt(v, 1), ha="center", va="bottom" if v >= 0 else "top",
