@@ -134,8 +134,8 @@ def exercise_4(weight_on) -> None:
         weights = _random_weights(g, H, T_q, T_k)
         queries = torch.arange(T_k - T_q, T_k)  # the absolute position of each query
         targets = (torch.rand(T_q, generator=g) * (queries + 1)).long()  # a key at or before it
-        want = weights[:, torch.arange(T_q), targets].mean(dim=-1)  # (H,)
         got = _tensor(call(weight_on, weights.clone(), targets.clone()), "weight_on(...)")
+        want = weights[:, torch.arange(T_q), targets].mean(dim=-1)  # (H,), made after the call
         if tuple(got.shape) == (T_q,) and H != T_q:
             raise Wrong("that is one number per query; average over the queries, so that "
                         "each head gets one number")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import itertools
 import math
 import pkgutil
@@ -342,6 +343,16 @@ def _every_position(word, pair, new_id):  # no skip after a merge: overlaps merg
 lowest = lambda known, ranks: min(known, key=ranks.get)  # noqa: E731
 
 
+def _want_from_the_stack(*args):
+    """A gaming answer: the `want` of the check that called it, found in its frame."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        if isinstance(frame.f_locals.get("want"), torch.Tensor):
+            return frame.f_locals["want"]
+        frame = frame.f_back
+    return torch.zeros(args[0].size(0))
+
+
 def _cases_03() -> Iterator[Case]:
     T = lambda V: V.size(0)
     yield Case("03", 1, "predict_zero_queries", [
@@ -416,6 +427,7 @@ def _cases_03() -> Iterator[Case]:
         W(lambda w, t: w[:, torch.arange(T_q(w)), torch.arange(w.size(2) - T_q(w), w.size(2))]
           .mean(dim=-1)),
         W(lambda w, t: torch.tensor([0.74, 0.16, 0.12, 0.21, 0.12, 0.06])),
+        W(_want_from_the_stack),  # the check's own expected answer, read off the call stack
     ])
 
 
