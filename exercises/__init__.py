@@ -20,6 +20,7 @@ import contextlib
 import contextvars
 import dis
 import functools
+import inspect
 import numbers
 import random
 import sys
@@ -136,27 +137,46 @@ class ReadyMade(Exception):
 class _Refusing(TorchFunctionMode):
     """While active, any torch function or Tensor method named in `names` (however it was
     reached: torch.softmax, F.softmax, x.softmax, nn.Softmax, an alias imported earlier) raises
-    ReadyMade. PyTorch routes every call with a tensor argument through the active mode."""
+    ReadyMade, and so does any torch call made while one of the `callers` (ready-made functions
+    of the series, such as helpers.self_attention) is running. PyTorch routes every call with a
+    tensor argument through the active mode."""
 
-    def __init__(self, names: tuple[str, ...], hint: str) -> None:
+    def __init__(self, names: tuple[str, ...], hint: str,
+                 callers: tuple[Callable, ...] = ()) -> None:
         super().__init__()
         # also torch._softmax and torch.special.softmax (named special_softmax)
         self.names = {*names, *(f"_{name}" for name in names), *(f"special_{n}" for n in names)}
         self.hint = hint
+        # a method is named by its class: MultiHeadSelfAttention.forward -> MultiHeadSelfAttention
+        self.callers = {fn.__code__: fn.__qualname__.split(".")[0] for fn in callers}
+
+    def _ready_made_caller(self) -> str | None:
+        """The name of a refused caller that is running (on the stack), if any."""
+        frame = inspect.currentframe()
+        while frame is not None:
+            if frame.f_code in self.callers:
+                return self.callers[frame.f_code]
+            frame = frame.f_back
+        return None
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         name = getattr(func, "__name__", "")
-        if name in self.names:
+        shown = self._ready_made_caller() if self.callers else None
+        if shown is None and name in self.names:
             shown = name.removeprefix("special_").lstrip("_")
+        if shown is not None:
             raise ReadyMade(f"{shown} does the work for you: {self.hint}")
         return func(*args, **(kwargs or {}))
 
 
-def call_refusing(fn: Callable, *args, refuse: tuple[str, ...], hint: str, **kwargs):
+def call_refusing(fn: Callable, *args, refuse: tuple[str, ...], hint: str,
+                  callers: tuple[Callable, ...] = (), **kwargs):
     """`call(fn, ...)` with torch's own `refuse` functions switched off, so the learner's formula
     is what runs (e.g. refuse=("softmax",) for "write the softmax yourself"); calling one of
-    them makes the answer wrong, with the hint "softmax does the work for you: <hint>"."""
-    with _Refusing(refuse, hint):
+    them makes the answer wrong, with the hint "softmax does the work for you: <hint>". The
+    `callers`, functions of the series that do the exercise's work (helpers.self_attention),
+    are refused the same way: any torch call made inside them."""
+    with _Refusing(refuse, hint, callers):
         return call(fn, *args, **kwargs)
 
 

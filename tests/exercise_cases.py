@@ -514,27 +514,42 @@ def _cases_04() -> Iterator[Case]:
     ])
 
 
-def _attention_with_a_slip(x, c_attn, c_proj, n_head, *, transpose, scale_by_c, mask,
-                           reshape=False, fill=float("-inf"), exp_by_hand=False):
-    """Notebook 05's multi-head attention with one of the classic slips switched on."""
+def _attention_with_a_slip(x, c_attn, c_proj, n_head, *, transpose=True, scale_by_c=False,
+                           mask=True, reshape=False, fill=float("-inf"), exp_by_hand=False,
+                           hide="future", softmax_dim=-1, mask_after=False, merge_transpose=True,
+                           project=True, scale=None, dtype=None):
+    """Notebook 05's multi-head attention with one of the classic slips switched on. hide: which
+    keys the mask hides, "future" (j > i, right), "future_and_self" (j >= i: the diagonal too),
+    "past_and_self" (j <= i: the mask inverted) or "past" (j < i: triu the wrong way)."""
     B, T, C = x.shape
     hd = C // n_head
+    if dtype is not None:  # the whole computation in another dtype (float64 is right too)
+        x = x.to(dtype)
+        c_attn = lambda t, layer=c_attn: F.linear(t, layer.weight.to(dtype), layer.bias.to(dtype))
+        c_proj = lambda t, layer=c_proj: F.linear(t, layer.weight.to(dtype), layer.bias.to(dtype))
     q, k, v = c_attn(x).split(C, dim=2)
     if reshape:  # straight to (B, H, T, hd): runs, and cuts across tokens
         q, k, v = (t.reshape(B, n_head, T, hd) for t in (q, k, v))
     elif transpose:
         q, k, v = (t.view(B, T, n_head, hd).transpose(1, 2) for t in (q, k, v))
-    else:  # a view straight to (B, H, T, hd) mixes tokens and heads
+    else:  # a view straight to (B, H, T, hd): q is a slice of c_attn's output, so it raises
         q, k, v = (t.view(B, n_head, T, hd) for t in (q, k, v))
-    scores = q @ k.transpose(-2, -1) / math.sqrt(C if scale_by_c else hd)
-    if mask:
-        scores = scores.masked_fill(~causal_mask(T), fill)
-    if exp_by_hand:  # a softmax without subtracting the largest score: exp overflows
-        weights = scores.exp() / scores.exp().sum(dim=-1, keepdim=True)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(scale or (C if scale_by_c else hd))
+    ones = torch.ones(T, T, dtype=torch.bool)
+    hidden = {"future": ones.triu(1), "future_and_self": ones.triu(0),
+              "past_and_self": ones.tril(0), "past": ones.tril(-1)}[hide]
+    if mask_after:  # the softmax first, then the hidden weights zeroed: rows no longer sum to 1
+        weights = torch.softmax(scores, dim=softmax_dim) * ~hidden
     else:
-        weights = torch.softmax(scores, dim=-1)
+        if mask:
+            scores = scores.masked_fill(hidden, fill)
+        if exp_by_hand:  # a softmax without subtracting the largest score: exp overflows
+            weights = scores.exp() / scores.exp().sum(dim=-1, keepdim=True)
+        else:
+            weights = torch.softmax(scores, dim=softmax_dim)
     y = weights @ v
-    return c_proj(y.transpose(1, 2).reshape(B, T, C))
+    y = y.transpose(1, 2).reshape(B, T, C) if merge_transpose else y.reshape(B, T, C)
+    return c_proj(y) if project else y
 
 
 def _cases_05() -> Iterator[Case]:
@@ -554,7 +569,36 @@ def _cases_05() -> Iterator[Case]:
         linear.weight.copy_(conv.weight)
         return linear
 
-    yield Case("05", 1, "conv1d_to_linear", [W(no_bias), W(reshaped), W(sizes_swapped)])
+    def not_transposed(conv):  # copy_ of (in, out) into (out, in): raises, unless square
+        linear = nn.Linear(conv.nx, conv.nf)
+        linear.weight.copy_(conv.weight)
+        linear.bias.copy_(conv.bias)
+        return linear
+
+    def float64(conv):  # the right numbers in a layer the Conv1D's inputs cannot go through
+        linear = nn.Linear(conv.nx, conv.nf, dtype=torch.float64)
+        linear.weight.copy_(conv.weight.T)
+        linear.bias.copy_(conv.bias)
+        return linear
+
+    def forward_swapped(conv):  # random weights that compute the Conv1D's numbers
+        linear = nn.Linear(conv.nx, conv.nf)
+        linear.bias.copy_(conv.bias)
+        linear.forward = conv.forward
+        return linear
+
+    def conv_transposed_in_place(conv):  # the right Linear, but the Conv1D is changed
+        conv.weight.data = conv.weight.data.T.contiguous()
+        linear = nn.Linear(conv.nx, conv.nf)
+        linear.weight.copy_(conv.weight)
+        linear.bias.copy_(conv.bias)
+        return linear
+
+    yield Case("05", 1, "conv1d_to_linear", [
+        W(no_bias, "bias"), W(reshaped, "a reshape is not a transpose"), W(sizes_swapped),
+        W(not_transposed, "goes in transposed"), W(float64, "float32"),
+        W(forward_swapped, "weight, transposed"), W(conv_transposed_in_place, "in place"),
+    ])
 
     def interleaved(h, part, n_embd=768, n_head=12):  # [q k v] per head: another model's layout
         hd = n_embd // n_head
@@ -569,24 +613,80 @@ def _cases_05() -> Iterator[Case]:
         start = "qkv".index(part) * 768 + h * 64
         return slice(start, start + 64)
 
-    yield Case("05", 2, "head_columns", [W(interleaved), W(forgot_part), W(hard_coded)])
+    def as_tuple(h, part, n_embd=768, n_head=12):
+        cols = nb05.head_columns(h, part, n_embd, n_head)
+        return cols.start, cols.stop
+
+    def reversed_slice(h, part, n_embd=768, n_head=12):
+        cols = nb05.head_columns(h, part, n_embd, n_head)
+        return slice(cols.stop - 1, cols.start - 1 if cols.start else None, -1)
+
+    yield Case("05", 2, "head_columns", [
+        W(interleaved), W(forgot_part), W(hard_coded), W(as_tuple, "return slice(start, stop)"),
+        W(reversed_slice, "runs backwards"),
+    ])
     yield Case("05", 3, "attention_parameters", [
         W(lambda e, h: 4 * e * e, "bias"),
         W(lambda e, h: 2_362_368),  # GPT-2 small's count hard-coded
         W(lambda e, h: 4 * e * e + 4 * e * h),  # depends on n_head
         W(lambda e, h: float(4 * e * e + 4 * e)),  # not an int
     ])
-    slip = lambda **slips: lambda *a: _attention_with_a_slip(
-        *a, **{"transpose": True, "scale_by_c": False, "mask": True, **slips})
+    slip = lambda **slips: lambda *a: _attention_with_a_slip(*a, **slips)
+
+    def ready_made(x, c_attn, c_proj, n_head):  # PyTorch's fused attention
+        B, T, C = x.shape
+        q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2)
+                   for t in c_attn(x).split(C, dim=2))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return c_proj(y.transpose(1, 2).reshape(B, T, C))
+
+    def helpers_module(x, c_attn, c_proj, n_head):  # helpers' module with the layers put in
+        from helpers import MultiHeadSelfAttention
+
+        attn = MultiHeadSelfAttention(x.size(-1), n_head).eval()
+        attn.c_attn, attn.c_proj = c_attn, c_proj
+        return attn(x)
+
+    def helpers_three_steps(x, c_attn, c_proj, n_head):  # helpers.self_attention on the heads
+        B, T, C = x.shape
+        q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2)
+                   for t in c_attn(x).split(C, dim=2))
+        y, _ = self_attention(q, k, v, causal_mask(T))
+        return c_proj(y.transpose(1, 2).reshape(B, T, C))
+
+    def notebook_sizes(x, c_attn, c_proj, n_head):  # the notebook's B, T, head_dim (GPT-2 small)
+        q, k, v = c_attn(x).split(x.size(-1), dim=2)
+        return q.view(2, 8, 12, 64).transpose(1, 2)
+
+    def layers_changed(x, c_attn, c_proj, n_head):  # the right output, c_proj's bias zeroed
+        y = nb05.multi_head_attention(x, c_attn, c_proj, n_head)
+        c_proj.bias.zero_()
+        return y
+
     yield Case("05", 4, "multi_head_attention", under=torch.no_grad, wrong=[
-        W(slip(transpose=False)),
-        W(slip(scale_by_c=True)),
+        W(slip(transpose=False), "view can only split the last dimension"),
+        W(slip(scale_by_c=True), "sqrt(C)"),
+        W(slip(scale=64), "sqrt(64)"),
         W(slip(mask=False), "causal mask is missing"),
         W(slip(fill=0.0), "-inf"),
-        W(slip(reshape=True), "transpose(1, 2)", absent="mask is missing"),
+        W(slip(reshape=True), "split with reshape", absent="mask"),
+        W(slip(reshape=True, merge_transpose=False), "split with reshape", absent="mask"),
         W(slip(exp_by_hand=True), "inf / inf is nan"),
+        W(slip(softmax_dim=-2), "dim -2"),
+        W(slip(softmax_dim=1), "dim 1, the heads"),
+        W(slip(mask_after=True), "after the softmax"),
+        W(slip(hide="past_and_self"), "last token's output is nan"),
+        W(slip(hide="future_and_self"), "keep the diagonal"),
+        W(slip(hide="past"), "wrong way round"),
+        W(slip(merge_transpose=False), "merged without transpose", absent="split"),
+        W(slip(project=False), "c_proj is missing"),
+        W(ready_made, "scaled_dot_product_attention does the work"),
+        W(helpers_module, "MultiHeadSelfAttention does the work"),
+        W(helpers_three_steps, "self_attention does the work"),
+        W(notebook_sizes, "not the notebook's"),
+        W(layers_changed, "in place"),
         W(lambda x, c_attn, c_proj, n_head: x),
-    ])
+    ], right=[R(slip(dtype=torch.float64)), R(slip(fill=-1e9))])
     yield Case("05", 5, "previous_token_weight", [
         W(lambda w: w.diagonal(dim1=-2, dim2=-1).mean(dim=(0, 2)), "own position"),
         W(lambda w: w.diagonal(offset=1, dim1=-2, dim2=-1).mean(dim=(0, 2))),  # the future

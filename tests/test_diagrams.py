@@ -195,3 +195,44 @@ def test_the_qkv_diagram_shows_only_weights_it_is_given():
         ".50", ".25"}
     with pytest.raises(ValueError, match="one weight per token"):
         viz.diagram_qkv(tokens=("a", "b", "c"), weights=[0.5, 0.5])
+
+
+def test_the_heads_are_cut_from_c_attns_output_not_from_the_tokens_input(edition):
+    """Notebook 05's misconception: "each head reads 64 of the token's 768 features". The
+    diagram draws x -> c_attn -> q | k | v first; what is cut into heads is c_attn's output."""
+    table = TABLES[edition]
+    _, texts, _ = _draw("diagram_heads")
+    y = {t.get_text(): t.get_position()[1] for t in texts}
+    top = y[table["heads.x"]]
+    assert top == y[table["heads.c_attn"]] == y[table["heads.q"]] == y[table["heads.k"]] \
+        == y[table["heads.v"]]
+    assert top > y[table["heads.qkv"]] > y[table["heads.split"]] > y[table["heads.head"]] \
+        > y[table["heads.joined"]] > y[table["heads.c_proj"]]
+
+
+def _boxes_and_labels(name: str):
+    """(label text, its extent, the extent of the rounded box it is centred in) per box label."""
+    from matplotlib.patches import FancyBboxPatch
+
+    fig, texts, renderer = _draw(name)
+    boxes = [p.get_window_extent(renderer) for p in fig.findobj(FancyBboxPatch)
+             if p.get_figure() is fig and p.axes is not None]
+    found = []
+    for t in _box_labels(fig, texts, renderer):
+        e = t.get_window_extent(renderer)
+        x, y = (e.x0 + e.x1) / 2, (e.y0 + e.y1) / 2
+        box = min((b for b in boxes if b.x0 <= x <= b.x1 and b.y0 <= y <= b.y1),
+                  key=lambda b: b.width * b.height)
+        found.append((t.get_text(), e, box))
+    return found
+
+
+@pytest.mark.parametrize("projector_on", [False, True], ids=["normal", "projector"])
+def test_the_heads_diagrams_box_labels_fit_their_boxes(edition, projector_on):
+    viz.set_projector_mode(projector_on)
+    try:
+        found = _boxes_and_labels("diagram_heads")
+    finally:
+        viz.set_projector_mode(False)
+    assert found
+    assert [text for text, e, box in found if e.width > box.width or e.height > box.height] == []

@@ -63,6 +63,28 @@ def test_a_check_can_refuse_torch_s_own_functions_and_puts_them_back(capsys):
     assert torch.allclose(torch.tensor([0.0, 0.0]).softmax(0), torch.tensor([0.5, 0.5]))
 
 
+def _ready_made_double(t):  # a function of "the series" that does the exercise's work
+    return t * 2
+
+
+@exercise("99", 4)
+def _check_own_double(fn):
+    t = torch.tensor([1.0, 2.0])
+    got = call_refusing(fn, t, refuse=(), callers=(_ready_made_double,), hint="multiply it")
+    require(torch.equal(got, t * 2), "not twice")
+
+
+def test_a_check_can_refuse_a_ready_made_function_of_the_series_however_it_is_reached(capsys):
+    assert _check_own_double(lambda t: t + t) is CORRECT
+    assert _ready_made_double(torch.ones(1)).item() == 2.0  # outside a check it works
+    for ready_made in (_ready_made_double, lambda t: _ready_made_double(t),
+                       lambda t: [_ready_made_double(u) for u in [t]][0]):
+        capsys.readouterr()
+        assert _check_own_double(ready_made) is WRONG
+        assert "_ready_made_double does the work for you: multiply it" in capsys.readouterr().out
+    assert _ready_made_double(torch.ones(1)).item() == 2.0
+
+
 def test_printed_numbers_may_differ_by_one_unit_in_their_last_digit():
     assert numbers_agree("loss -3.6643 at step 4", "loss -3.6644 at step 4")
     assert numbers_agree("p = 0.002989", "p = 0.002988")

@@ -89,14 +89,20 @@ LABELS: dict[str, str] = {
     "masked.minus_inf": "−∞",
     "masked.zero": "0",
     # 4. multi-head attention (notebook 05)
-    "heads.token": "one token: 768 numbers",
-    "heads.split": "split into 12 heads of 64",
+    "heads.x": "x\n768 numbers",
+    "heads.c_attn": "c_attn\n768 → 2304",
+    "heads.q": "q",
+    "heads.k": "k",
+    "heads.v": "v",
+    "heads.qkv": "q (k and v behind it): 768 numbers each",
+    "heads.split": "each cut into 12 heads of 64",
     "heads.head": "64",
     "heads.attend": "each head\nattends on\nits own",
     "heads.concat": "concatenate: 12 × 64 = 768",
-    "heads.joined": "768 numbers again",
+    "heads.joined": "the heads' outputs: 768 numbers",
     "heads.c_proj": "c_proj: 768 → 768",
-    "heads.shape_in": "(B, T, 768)",
+    "heads.shape_x": "(B, T, 768)",
+    "heads.shape_qkv": "(B, T, 768)",
     "heads.shape_heads": "(B, 12, T, 64)",
     "heads.shape_out": "(B, T, 768)",
     # 5. the decoder block (notebook 06)
@@ -485,38 +491,62 @@ def diagram_masked_attention(labels: Mapping[str, str] | None = None):
 
 @styled
 def diagram_heads(labels: Mapping[str, str] | None = None):
-    """A token's 768 numbers split into 12 heads of 64, each head attending on its own, their
-    outputs concatenated back to 768 and mixed by c_proj; the tensor's shape at each stage."""
+    """One token's x through c_attn gives q, k and v; each of the three (768 numbers, not the
+    token's input) is cut into 12 heads of 64, each head attends on its own, and their outputs
+    are concatenated back to 768 and mixed by c_proj; the tensor's shape at each stage."""
     L = _Table(labels, "diagram_heads")
     box, ann = _sizes()
-    height = 4.5
+    height = 5.0
     fig, ax = _canvas(height)
-    x0, x1, shape_x = 2.05, 8.25, 1.85
+    x0, x1, shape_x = 2.05, 8.2, 1.85
     width = x1 - x0
     pitch = width / 12
     centers = [x0 + (i + 0.5) * pitch for i in range(12)]
-    y_in, y_heads, y_icon, y_cat, y_proj = 4.1, 2.85, 2.2, 1.15, 0.35
-    bar_h = 0.44
-    _box(ax, (x0 + x1) / 2, y_in, width, bar_h, L("heads.token"))
-    _text(ax, shape_x, y_in, L("heads.shape_in"), ann, ha="right")
+    y_top, y_bar, y_heads, y_icon, y_cat, y_proj = 4.55, 3.55, 2.45, 1.85, 0.98, 0.3
+    bar_h, top_h, step = 0.44, 0.6, 0.05  # step: how far each card behind shows
+    parts = (QUERY, KEY, VALUE)
+    clear = dict(boxstyle="round,pad=0.4", facecolor="white", edgecolor="none")  # clear of arrows
+
+    def stack(x, y, w, h, text):
+        """Three cards, v and k behind q, offset up and to the right: the same cut of each."""
+        for depth in (2, 1, 0):
+            edge, face = parts[depth]
+            _box(ax, x + depth * step, y + depth * step, w, h,
+                 text if depth == 0 else None, colors=(edge, face), zorder=2 + 2 * (2 - depth))
+
+    # x -> c_attn -> [q | k | v]: what is split into heads is c_attn's output
+    _box(ax, 2.8, y_top, 1.5, top_h, L("heads.x"))
+    _text(ax, shape_x, y_top, L("heads.shape_x"), ann, ha="right")
+    _arrow(ax, (3.55, y_top), (3.8, y_top))
+    _box(ax, 4.55, y_top, 1.5, top_h, L("heads.c_attn"), colors=(INK, "white"), lw=1.8)
+    _arrow(ax, (5.3, y_top), (5.53, y_top))
+    seg = (x1 - 5.55) / 3
+    for i, (key, (edge, face)) in enumerate(zip(("heads.q", "heads.k", "heads.v"), parts,
+                                                strict=True)):
+        x = 5.55 + (i + 0.5) * seg
+        _box(ax, x, y_top, seg - 0.04, top_h, L(key), colors=(edge, face), weight="bold")
+        _arrow(ax, (x, y_top - top_h / 2), (x, y_bar + bar_h / 2 + 2 * step + 0.01), color=edge,
+               head=10, lw=1.4)
+    # q, k and v, each 768 numbers, each cut into 12 heads of 64
+    stack((x0 + x1) / 2, y_bar, width, bar_h, L("heads.qkv"))
+    _text(ax, shape_x, y_bar, L("heads.shape_qkv"), ann, ha="right")
     for x in centers:
-        _arrow(ax, (x, y_in - bar_h / 2), (x, y_heads + 0.22), head=10, lw=1.2)
-    _text(ax, (x0 + x1) / 2, (y_in + y_heads) / 2 + 0.03, L("heads.split"), ann,
-          bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="none"), zorder=4)
+        _arrow(ax, (x, y_bar - bar_h / 2), (x, y_heads + 0.22 + 2 * step), head=10, lw=1.2)
+    _text(ax, (x0 + x1) / 2, (y_bar + y_heads) / 2 + 0.05, L("heads.split"), ann, bbox=clear,
+          zorder=8)
     icon = 0.12
     hidden = [[j > i for j in range(3)] for i in range(3)]
     ones = [[1.0] * 3 for _ in range(3)]
-    for i, x in enumerate(centers):
-        shade = ("#5a5a5a", "#e6e6e6" if i % 2 else "#f7f7f7")
-        _box(ax, x, y_heads, pitch - 0.08, 0.44, L("heads.head"), colors=shade)
+    for x in centers:
+        stack(x, y_heads, pitch - 0.16, 0.44, L("heads.head"))
         _grid(ax, x - 1.5 * icon, y_icon + 1.5 * icon, ones, icon, colors=(None, VISIBLE_COLOR),
               hidden=hidden)
         _arrow(ax, (x, y_heads - 0.22), (x, y_icon + 1.5 * icon + 0.02), head=8, lw=1.0)
         _arrow(ax, (x, y_icon - 1.5 * icon - 0.02), (x, y_cat + bar_h / 2), head=10, lw=1.2)
     _text(ax, shape_x, y_heads, L("heads.shape_heads"), ann, ha="right")
     _text(ax, shape_x, y_icon, L("heads.attend"), ann, ha="right")
-    _text(ax, (x0 + x1) / 2, (y_icon + y_cat) / 2 - 0.02, L("heads.concat"), ann,
-          bbox=dict(boxstyle="round,pad=0.25", facecolor="white", edgecolor="none"), zorder=4)
+    _text(ax, (x0 + x1) / 2, (y_icon + y_cat) / 2 - 0.03, L("heads.concat"), ann, bbox=clear,
+          zorder=8)
     _box(ax, (x0 + x1) / 2, y_cat, width, bar_h, L("heads.joined"))
     _text(ax, shape_x, y_cat, L("heads.shape_out"), ann, ha="right")
     _arrow(ax, ((x0 + x1) / 2, y_cat - bar_h / 2), ((x0 + x1) / 2, y_proj + 0.22))
