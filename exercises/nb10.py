@@ -2,16 +2,22 @@
 
 Every check builds its own inputs (random configurations, random queries, keys and values,
 tiny random GPTs and prompts) and recomputes the expected result, so a hard-coded answer
-cannot pass. The generation checks also watch how the model is called, so a loop that gets
-the right tokens without using the cache is told so.
+cannot pass. The generation checks also watch how the model is called: a loop that gets the
+right tokens without using the cache as helpers.generate does is told so, and so is a call of
+helpers.generate itself (or of any other of helpers' loops).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+import numbers
+import os
+from pathlib import Path
 
 import torch
 
+import helpers
 from exercises import Wrong, call, exercise, require
 from helpers import GPT, GPTConfig, generate, load_default_model, self_attention
 from helpers.attention import causal_mask
@@ -30,8 +36,9 @@ def exercise_1(gqa_cache_bytes) -> None:
     ]
     for c, n_kv_head, n_tokens, batch_size, nbytes in cases:
         got = call(gqa_cache_bytes, c, n_kv_head, n_tokens, batch_size, nbytes)
-        require(isinstance(got, (int, float)) or (isinstance(got, torch.Tensor)
-                                                   and got.numel() == 1),
+        # a Python or NumPy number (np.prod gives numpy.int64), or a one-element tensor
+        require((isinstance(got, numbers.Real) and not isinstance(got, bool))
+                or (isinstance(got, torch.Tensor) and got.numel() == 1),
                 f"return a number of bytes, got {type(got).__name__}")
         want = 2 * c.n_layer * n_tokens * n_kv_head * c.head_dim * nbytes * batch_size
         where = (f"(n_layer={c.n_layer}, n_head={c.n_head}, n_embd={c.n_embd}, "
@@ -103,8 +110,14 @@ def _tiny_gpt(seed: int, n_positions: int) -> GPT:
     return model
 
 
+HELPERS = str(Path(helpers.__file__).parent) + os.sep  # its generation loops are ready-made
+
+
 class _Spy:
-    """Wraps a model and records (number of tokens, whether a cache was given) for every call."""
+    """Wraps a model and records (number of tokens, whether a cache was given) for every call.
+
+    A call that comes from inside `helpers` (helpers.generate, beam_search, ...) is refused:
+    the exercise is to write the generation loop, not to call one."""
 
     def __init__(self, model: GPT) -> None:
         self.model, self.calls = model, []
@@ -113,8 +126,19 @@ class _Spy:
         return getattr(self.model, name)  # config, new_kv_cache, eval() ... work as usual
 
     def __call__(self, idx, *args, **kwargs):
+        ready_made = None  # the outermost function of helpers between the learner and here
+        frame = inspect.currentframe().f_back
+        while frame is not None and frame.f_code is not call.__code__:  # up to the check
+            if frame.f_code.co_filename.startswith(HELPERS):
+                ready_made = frame.f_code.co_name
+            frame = frame.f_back
+        if ready_made is not None:
+            raise Wrong(f"the model was called by helpers' {ready_made}, a ready-made "
+                        "generation loop: write the loop yourself, with model.new_kv_cache "
+                        "and model(..., kv_cache=cache)")
+        logits = self.model(idx, *args, **kwargs)  # first, so the model's own errors show
         self.calls.append((idx.size(1), kwargs.get("kv_cache") is not None))
-        return self.model(idx, *args, **kwargs)
+        return logits
 
     forward = __call__
 
@@ -125,6 +149,8 @@ def _generated(fn, model: GPT, idx: torch.Tensor, n: int) -> tuple[torch.Tensor,
         out = call(fn, spy, idx.clone(), n)
     require(isinstance(out, torch.Tensor), f"return a tensor of token ids, got "
             f"{type(out).__name__}")
+    require(not out.is_floating_point(), f"token ids are whole numbers: return them as "
+            f"integers (torch.long, as the prompt is), got {out.dtype}")
     B, T = idx.shape
     require(tuple(out.shape) == (B, T + n), f"for a prompt of shape {(B, T)} and {n} new tokens "
             f"the result should be (B, T + n) = {(B, T + n)}, got {tuple(out.shape)}")
@@ -141,10 +167,20 @@ def exercise_3(greedy_with_cache) -> None:
         want = generate(model, idx, n, do_sample=False)
         require(torch.equal(out[:, :T], idx), "the result should start with the prompt")
         cached = [length for length, with_cache in spy.calls if with_cache]
+        if torch.equal(out, want) and n == 0:  # nothing to generate: no call, or the prefill
+            require(spy.calls in ([], [(T, True)]), f"for n = 0 new tokens the model needs no "
+                    f"call, or only the prefill (calls: {spy.calls}, as (tokens, with a cache))")
+            continue
         if torch.equal(out, want):
-            require(cached[:1] == [T], f"the right tokens, but the model never read the prompt "
+            require(spy.calls != [], "the right tokens, but the model itself was never called "
+                    "(calls: []): use helpers' cache, cache = model.new_kv_cache(B), and run "
+                    "the model with it, model(idx, kv_cache=cache)")
+            require(spy.calls[0][1], f"the right tokens, but the model never read the prompt "
                     f"into a cache (calls: {spy.calls}, as (tokens, with a cache)). Start "
                     "with model(idx, kv_cache=cache) on the whole prompt")
+            require(cached[0] == T, f"the right tokens, but the first call should read the "
+                    f"whole prompt, all T = {T} tokens, into the cache (calls: {spy.calls}, as "
+                    "(tokens, with a cache))")
             require(len(cached) == len(spy.calls), "the right tokens, but some calls ran the "
                     f"model without the cache (calls: {spy.calls}, as (tokens, with a cache)): "
                     "every step should read the cache and feed only the newest token")
@@ -170,6 +206,20 @@ def _shipped_cases() -> list[tuple[GPT, torch.Tensor, int]]:
     return [(model, one, 45), (model, two, 45)]
 
 
+def _generate_calls(T: int, n_pos: int, count: int) -> list[tuple[int, bool | None]]:
+    """The first `count` model calls of helpers.generate for a prompt of T tokens, as (tokens,
+    with a cache); None where either will do (a full window, after which the cache is unused)."""
+    length = min(T, n_pos)  # the prefill reads the prompt's last window
+    calls = [(length, True if length < n_pos else None)]
+    while len(calls) < count:
+        if length < n_pos:  # room left: one token with the cache
+            length += 1
+            calls.append((1, True))
+        else:  # full: the latest window, recomputed
+            calls.append((n_pos, None))
+    return calls[:count]
+
+
 @exercise("10", 4)
 def exercise_4(greedy_any_length) -> None:
     """greedy_any_length(model, idx, n): as exercise 3, and past the context window too."""
@@ -182,8 +232,6 @@ def exercise_4(greedy_any_length) -> None:
         out, spy = _generated(greedy_any_length, model, idx, n)
         want = generate(model, idx, n, do_sample=False)
         require(torch.equal(out[:, :T], idx), "the result should start with the prompt")
-        require(all(length <= n_pos for length, _ in spy.calls),
-                f"the model was given more than its n_positions = {n_pos} tokens")
         if not torch.equal(out, want):
             first = int((out != want).any(dim=0).nonzero()[0])
             if T > n_pos and first == T:
@@ -196,7 +244,27 @@ def exercise_4(greedy_any_length) -> None:
                             "cached keys and values are stale; recompute the window instead")
             raise Wrong(f"different tokens from greedy decoding from token {first} on, while "
                         "the sequence still fits the context; get exercise 3 right first")
-        one_token = [length for length, with_cache in spy.calls if with_cache and length == 1]
-        require(len(one_token) >= min(n, n_pos - T) - 1,
-                "the right tokens, but the cache was not used while the sequence still fit "
-                "the context: until it is full, feed one token at a time with the cache")
+        # the calls of generate: n of them, or one more (a decode step after the last token)
+        due = _generate_calls(T, n_pos, n + 1)
+        calls = spy.calls
+        fits = [length == due_length and due_cached in (None, cached)  # up to n + 1 calls
+                for (length, cached), (due_length, due_cached) in zip(calls, due, strict=False)]
+        if len(calls) in (n, n + 1) and all(fits):
+            continue
+        require((1, True) not in due[:n] or (1, True) in calls, "the right tokens, but the "
+                "cache was not used while the sequence still fit the context: until it is "
+                "full, feed one token at a time with the cache")
+        step = fits.index(False) if not all(fits) else min(len(calls), n + 1)  # the first wrong
+        length, cached = due[min(step, n)]
+        expected = f"({length}, True)" if cached else f"({length}, True or False)"
+        if step > n:
+            wrong = f"call {step + 1}, {calls[step]}, is one call too many"
+        elif step >= len(calls):
+            wrong = f"call {step + 1} is missing, where {expected} was due"
+        else:
+            wrong = f"call {step + 1} was {calls[step]} where {expected} was due"
+        raise Wrong(f"the right tokens, but {wrong}, as (tokens, with a cache). The calls should "
+                    f"be: the prompt (at most its last {n_pos} tokens) with the cache, then one "
+                    f"token per call with the cache while it has room, then the latest {n_pos} "
+                    "tokens without it; and no other calls (a check against recomputation "
+                    "belongs outside the function)")

@@ -207,7 +207,16 @@ class GPT(nn.Module):
         T = idx.size(1)
         if T == 0:
             raise ValueError("idx is empty (T = 0); give at least one token")
-        if past_length + T > self.config.n_positions:
+        n = self.config.n_positions
+        if past_length > 0 and past_length + T > n:  # a KV cache in use: cropping idx is no fix
+            raise ValueError(
+                f"the KV cache already holds {past_length} tokens and idx brings {T} more: "
+                f"{past_length} + {T} = {past_length + T} is longer than the context "
+                f"(n_positions = {n}). With a cache, pass only the new tokens; once the cache "
+                f"is full, recompute the latest window without one, model(seq[:, -{n}:]) for "
+                "the whole sequence seq, or start a new cache (notebook 10)"
+            )
+        if past_length + T > n:
             raise ValueError(
                 f"sequence of {past_length + T} tokens is longer than the context "
                 f"(n_positions = {self.config.n_positions}); crop it to the last "

@@ -1025,6 +1025,8 @@ def _cases_10() -> Iterator[Case]:
         W(lambda c, h, n, b, nb: gqa(c, h, n, b, nb) // c.n_layer, "one layer"),
         W(lambda c, h, n, b, nb: 75_497_472),  # GPT-2 small, stored
         W(lambda c, h, n, b, nb: gqa(c, h, n, 1, nb)),  # the batch forgotten
+    ], right=[
+        R(lambda c, h, n, b, nb: np.prod([2, c.n_layer, n, h, c.head_dim, b, nb])),  # numpy.int64
     ])
 
     def tril_mask(q, K, V):
@@ -1100,16 +1102,48 @@ def _cases_10() -> Iterator[Case]:
             out = torch.cat([out, nxt], dim=1)
         return out
 
+    def prefill_in_the_loop(model, idx, n):  # no model call at all when n = 0: right
+        cache, out = model.new_kv_cache(idx.size(0)), idx
+        for step in range(n):
+            logits = model(idx if step == 0 else out[:, -1:], kv_cache=cache)
+            out = torch.cat([out, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
+        return out
+
+    def no_keepdim(model, idx, n):  # feeds a (B,) tensor: the model's own error must show
+        cache = model.new_kv_cache(idx.size(0))
+        logits, out = model(idx, kv_cache=cache), idx
+        for _ in range(n):
+            nxt = logits[:, -1].argmax(-1)  # (B,)
+            out = torch.cat([out, nxt[:, None]], dim=1)
+            logits = model(nxt, kv_cache=cache)
+        return out
+
+    def prefill_one_short(model, idx, n):  # the prompt's last token fed as the first decode step
+        cache = model.new_kv_cache(idx.size(0))
+        model(idx[:, :-1], kv_cache=cache)
+        logits, out = model(idx[:, -1:], kv_cache=cache), idx
+        for _ in range(n):
+            nxt = logits[:, -1].argmax(-1, keepdim=True)
+            out = torch.cat([out, nxt], dim=1)
+            logits = model(nxt, kv_cache=cache)
+        return out
+
     yield Case("10", 3, "greedy_with_cache", right=[
         R(later(lambda: nb10.greedy_any_length)),  # exercise 4's answer does both
+        R(prefill_in_the_loop),
+        R(lambda model, idx, n: idx if n == 0 else nb10.greedy_with_cache(model, idx, n)),
     ], wrong=[
         W(no_cache, "cache"),
         W(cache_then_forgotten),
-        W(whole_sequence_with_cache),
+        W(whole_sequence_with_cache, "pass only the new tokens"),  # the model's own error
         W(first_position),
         W(lambda model, idx, n: idx, "shape"),  # nothing generated
         W(dummy_cached_calls, "without the cache"),
         W(first_token_before_the_loop, "0 new tokens"),
+        W(lambda model, idx, n: generate(model, idx, n, do_sample=False), "write the loop yourself"),
+        W(no_keepdim, "use idx[None]"),
+        W(prefill_one_short, "all T = 4 tokens"),
+        W(lambda model, idx, n: nb10.greedy_with_cache(model, idx, n).float(), "integers"),
     ])
 
     def rolled_cache(model, idx, n):
@@ -1145,14 +1179,64 @@ def _cases_10() -> Iterator[Case]:
                 logits = model(nxt, kv_cache=cache) if cache.length < n_pos else model(out[:, -n_pos:])
         return out
 
+    def any_length(model, idx, n, full=None, side_calls=False):
+        """Exercise 4's loop; `full(out, n_pos)` gives the logits once the cache is full (default:
+        the window recomputed); side_calls adds a recomputation, or a decoy cached call."""
+        n_pos = model.config.n_positions
+        cache = model.new_kv_cache(idx.size(0))
+        logits, out = model(idx[:, -n_pos:], kv_cache=cache), idx
+        for step in range(n):
+            nxt = logits[:, -1].argmax(-1, keepdim=True)
+            out = torch.cat([out, nxt], dim=1)
+            if step == n - 1:
+                break
+            if cache.length < n_pos:
+                logits = model(nxt, kv_cache=cache)
+                if side_calls:  # a check against recomputation, as notebook 10's cell does
+                    assert torch.allclose(logits[:, -1], model(out[:, -n_pos:])[:, -1], atol=1e-4)
+            else:
+                logits = full(out, n_pos) if full else model(out[:, -n_pos:])
+        return out
+
+    def decoy_cached_calls(model, idx, n):  # recomputes every step; cached calls only for show
+        n_pos = model.config.n_positions
+        cache = model.new_kv_cache(idx.size(0))
+        model(idx[:, -n_pos:], kv_cache=cache)
+        out = idx
+        for _ in range(n):
+            nxt = model(out[:, -n_pos:])[:, -1].argmax(-1, keepdim=True)
+            out = torch.cat([out, nxt], dim=1)
+            if cache.length < n_pos:
+                model(nxt, kv_cache=cache)
+        return out
+
+    def one_step_too_far(model, idx, n):  # cache.length <= n_pos: one token into a full cache
+        n_pos = model.config.n_positions
+        cache = model.new_kv_cache(idx.size(0))
+        logits, out = model(idx[:, -n_pos:], kv_cache=cache), idx
+        for _ in range(n):
+            nxt = logits[:, -1].argmax(-1, keepdim=True)
+            out = torch.cat([out, nxt], dim=1)
+            logits = model(nxt, kv_cache=cache) if cache.length <= n_pos else model(out[:, -n_pos:])
+        return out
+
     yield Case("10", 4, "greedy_any_length", [
-        W(later(lambda: nb10.greedy_with_cache), "longer than the context"),  # runs past it: raises
+        # runs past the context with the cache: the model's error names the cache and the fix
+        W(later(lambda: nb10.greedy_with_cache), "already holds 128 tokens"),
+        W(one_step_too_far, "start a new cache"),
         W(rolled_cache, "stale"),
         W(always_recompute, "not used"),
         # a prompt longer than the context: read whole (the model refuses it), or its first window
         W(lambda model, idx, n: prefilled_with(model, idx, n, idx), "crop it to the last"),
         W(lambda model, idx, n: prefilled_with(model, idx, n, idx[:, :model.config.n_positions]),
           "LAST window"),
+        W(lambda model, idx, n: generate(model, idx, n, do_sample=False), "write the loop yourself"),
+        W(decoy_cached_calls, "call 2 was (2, False) where (1, True) was due"),
+        W(lambda model, idx, n: any_length(model, idx, n, side_calls=True), "belongs outside"),
+    ], right=[
+        # once the cache is full, the window recomputed into a fresh cache: the same calls
+        R(lambda model, idx, n: any_length(model, idx, n, full=lambda out, n_pos: model(
+            out[:, -n_pos:], kv_cache=model.new_kv_cache(out.size(0))))),
     ])
 
 

@@ -63,3 +63,19 @@ def test_kv_cache_refuses_sizes_below_one(name, index):
     sizes[index] = 0
     with pytest.raises(ValueError, match=f"KVCache: {name} must be an integer >= 1, got 0"):
         KVCache(*sizes)
+
+
+def test_a_full_cache_says_how_long_it_is_and_not_to_crop_one_token():
+    """Past the context with a cache, idx may be a single token: the error names the cache's
+    length and the fix (a new cache, or the window recomputed), not "crop idx"."""
+    model = GPT(GPTConfig(vocab_size=10, n_positions=8, n_embd=8, n_layer=1, n_head=2)).eval()
+    cache = model.new_kv_cache(1)
+    with torch.no_grad():
+        model(torch.zeros(1, 8, dtype=torch.long), kv_cache=cache)  # the cache is full
+        with pytest.raises(ValueError, match=r"already holds 8 tokens and idx brings 1 more: "
+                           r"8 \+ 1 = 9 is longer than the context \(n_positions = 8\)") as e:
+            model(torch.zeros(1, 1, dtype=torch.long), kv_cache=cache)
+        assert "crop" not in str(e.value) and "model(seq[:, -8:])" in str(e.value)
+        assert "new cache" in str(e.value)
+        with pytest.raises(ValueError, match=r"crop it to the last 8 tokens, e\.g\. idx\[:, -8:\]"):
+            model(torch.zeros(1, 9, dtype=torch.long), kv_cache=model.new_kv_cache(1))  # empty
