@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import exercises
+import helpers.attention
 from exercises.nb02 import _merge as merge_word  # one merge, every occurrence (section 3)
 from helpers import (
     GPT,
@@ -42,6 +43,7 @@ from helpers import (
     generate,
     music,
     padding_mask,
+    prefix_lm_mask,
     self_attention,
     sequence_logprob,
 )
@@ -194,6 +196,12 @@ def _cases_01() -> Iterator[Case]:
         W(lambda T, P: nb01.my_prefix_mask(T, P).int()),  # not bool
         W(lambda T, P: nb01.my_prefix_mask(T, P).T),  # rows and columns
         W(lambda T, P: nb01.my_prefix_mask(4, 2)),  # hard-coded
+        W(lambda T, P: ~nb01.my_prefix_mask(T, P), "complement"),  # True = hidden
+        W(lambda T, P: torch.zeros(T, T).masked_fill(~nb01.my_prefix_mask(T, P), float("-inf")),
+          "additive mask"),
+        # the series' own function is the answer, not a way to it, however it is reached
+        W(lambda T, P: prefix_lm_mask(T, P), "prefix_lm_mask does the work for you"),
+        W(lambda T, P: helpers.attention.prefix_lm_mask(T, P), "prefix_lm_mask does the work"),
     ])
 
     def left_context_only(text, model):
@@ -209,12 +217,42 @@ def _cases_01() -> Iterator[Case]:
     def with_the_global_clm(text, model):
         return nb01.clm_fill(text, nb01.clm)  # ignores the model it is given
 
+    def scored(rule):
+        # the four candidates scored by a rule of the learner's: rule(logits, targets) -> (4,)
+        def clm_fill(text, model):
+            ids = torch.tensor([nb01.encode(text.replace("[MASK]", a)) for a in check.SOUND])
+            with torch.no_grad():
+                logits = model(ids)[:, :-1]  # (4, 5, V): position t predicts word t + 1
+            return list(check.SOUND)[int(rule(logits, ids[:, 1:, None]).argmax())]
+        return clm_fill
+
+    def without_the_blank(text, model):
+        # scores words 2..5 only: the animal's own probability is left out
+        ids = torch.tensor([nb01.encode(text.replace("[MASK]", a)) for a in check.SOUND])
+        return list(check.SOUND)[int(sequence_logprob(model, ids, prompt_len=2).argmax())]
+
+    def grammar_for_a_gpt(text, model):
+        # a game: the grammar's answer for any helpers.GPT, the scores only for other models
+        if isinstance(model, GPT):
+            return from_the_grammar(text, model)
+        return nb01.clm_fill(text, model)
+
     yield Case("01", 2, "clm_fill", given=("clm", "encode"), wrong=[
         W(lambda text, model: "dog"),  # hard-coded
         W(left_context_only),
         W(lambda text, model: nb01.stoi["dog"]),  # an id
-        W(from_the_grammar, "strongly prefers"),
-        W(with_the_global_clm),
+        W(from_the_grammar, "two pairs of animals swapped"),
+        W(with_the_global_clm, "the model passed in"),
+        W(grammar_for_a_gpt, "the model passed in"),
+        W(without_the_blank, "the word in the blank itself"),
+        # raw logits summed, not log-probabilities
+        W(scored(lambda lg, y: lg.gather(-1, y)[..., 0].sum(-1)), "not a log-probability"),
+        # probabilities summed, not multiplied
+        W(scored(lambda lg, y: lg.softmax(-1).gather(-1, y)[..., 0].sum(-1)), "product"),
+    ], right=[
+        # the same rule, written as a mean or as a probability
+        R(scored(lambda lg, y: lg.log_softmax(-1).gather(-1, y)[..., 0].mean(-1))),
+        R(scored(lambda lg, y: lg.log_softmax(-1).gather(-1, y)[..., 0].sum(-1).exp())),
     ])
 
     def untrained():
@@ -226,6 +264,8 @@ def _cases_01() -> Iterator[Case]:
 
     yield Case("01", 3, ("backward", "lost"), given=("encode",), right=[
         R(later(lambda: list(nb01.lost)), slot=1),  # any collection of names
+        R(later(lambda: dict.fromkeys(nb01.lost).keys()), slot=1),
+        R(later(lambda: np.array(sorted(nb01.lost))), slot=1),
     ], wrong=[
         W(later(lambda: nb01.clm), "reversed text"),  # the forward model: reads left to right
         W(later(untrained)),
