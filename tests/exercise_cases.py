@@ -414,6 +414,8 @@ def _cases_03() -> Iterator[Case]:
           "the order self_attention returns"),
         # self_attention run on zero queries: the exercise asks for a prediction
         W(lambda V: self_attention(torch.zeros_like(V), V, V)[::-1], "predict"),
+        W(lambda V: (torch.full((T(V), T(V)), 1 / T(V)), torch.nn.functional
+                     .scaled_dot_product_attention(torch.zeros_like(V), V, V)), "predict"),
         W(lambda V: (torch.softmax(torch.zeros(T(V), T(V), dtype=V.dtype), -1),
                      V.mean(0).expand(T(V), -1)), "predict"),
     ], right=[
@@ -445,6 +447,12 @@ def _cases_03() -> Iterator[Case]:
           if len(s) > 1 else torch.ones(1, dtype=s.dtype), "nan"),  # all but the last score
         W(lambda s: torch.exp(s - s.sort().values[-2]) / torch.exp(s - s.sort().values[-2]).sum()
           if len(s) > 1 else torch.ones(1, dtype=s.dtype), "nan"),  # the second largest
+        # ready-made softmaxes in disguise: a loss, and attention itself
+        W(lambda s: torch.exp(-torch.nn.functional.cross_entropy(
+            s.expand(len(s), -1).nan_to_num(neginf=-1e300), torch.arange(len(s)),
+            reduction="none")), "yourself"),
+        W(lambda s: torch.nn.functional.scaled_dot_product_attention(
+            torch.zeros(1, 1), torch.zeros(1, 1), torch.zeros(1, 1)), "yourself"),
         # a masked score replaced by 0 before the softmax (the source note's erratum)
         W(lambda s: nb03.softmax_stable(torch.nan_to_num(s, neginf=0.0)), "exactly 0"),
     ])
