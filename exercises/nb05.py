@@ -9,7 +9,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from exercises import LearnersCodeRaised, Wrong, as_int, call, call_refusing, exercise, require
+from exercises import LearnersCodeRaised, Wrong, as_int, call, call_refusing, exercise, reference, require
 from helpers import MultiHeadSelfAttention, causal_mask, self_attention
 
 
@@ -129,12 +129,13 @@ def exercise_3(attention_parameters: Callable) -> None:
 
 # exercise 4 asks for the computation itself: a ready-made attention is refused however it is
 # reached (PyTorch's fused function, helpers' self_attention or MultiHeadSelfAttention)
-READY_MADE = dict(refuse=("scaled_dot_product_attention",),
+READY_MADE = dict(refuse=("scaled_dot_product_attention", "multi_head_attention_forward"),
                   callers=(self_attention, MultiHeadSelfAttention.forward),
                   hint="write the scores, the mask, the softmax and the weighted sum yourself "
                        "(sections 5-7); helpers' causal_mask is fine")
 
 
+@reference
 def _attention(x: torch.Tensor, ref: MultiHeadSelfAttention, n_head: int, *, split="view",
                scale="head_dim", hide="future", fill=float("-inf"), mask_after=False,
                softmax_dim=-1, merge="transpose", project=True) -> torch.Tensor:

@@ -711,6 +711,22 @@ def _cases_05() -> Iterator[Case]:
         c_proj.bias.zero_()
         return y
 
+    def torch_module(x, c_attn, c_proj, n_head):  # torch's own attention layer, weights put in
+        B, T, C = x.shape
+        attn = torch.nn.MultiheadAttention(C, n_head, batch_first=True).eval()
+        attn.in_proj_weight.copy_(c_attn.weight)
+        attn.in_proj_bias.copy_(c_attn.bias)
+        attn.out_proj.weight.copy_(c_proj.weight)
+        attn.out_proj.bias.copy_(c_proj.bias)
+        return attn(x, x, x, attn_mask=~causal_mask(T), need_weights=True)[0]
+
+    def check_own(x, c_attn, c_proj, n_head):  # the check's own reference, reached as check._attention
+        from helpers import MultiHeadSelfAttention
+
+        ref = MultiHeadSelfAttention(x.size(-1), n_head)
+        ref.c_attn, ref.c_proj = c_attn, c_proj
+        return exercises.nb05._attention(x, ref, n_head)
+
     yield Case("05", 4, "multi_head_attention", under=torch.no_grad, wrong=[
         W(slip(transpose=False), "view can only split the last dimension"),
         W(slip(scale_by_c=True), "sqrt(C)"),
@@ -732,6 +748,8 @@ def _cases_05() -> Iterator[Case]:
         W(helpers_module, "MultiHeadSelfAttention does the work"),
         W(helpers_three_steps, "self_attention does the work"),
         W(notebook_sizes, "not the notebook's"),
+        W(torch_module, "multi_head_attention_forward does the work"),
+        W(check_own, "the check's own reference"),
         W(layers_changed, "in place"),
         W(lambda x, c_attn, c_proj, n_head: x),
     ], right=[R(slip(dtype=torch.float64)), R(slip(fill=-1e9))])
