@@ -8,8 +8,8 @@ after it calls `check.exercise_N(answer)`, which prints one line and returns:
 Neither shows as the cell's value: the printed line is the verdict.
 Checks recompute what they compare against, so a hard-coded value cannot pass; their own
 reference answers refuse to run inside the learner's code (`reference`), a forbidden torch
-function is refused however it is reached (`call_refusing`), an input changed in place is
-caught, and the learner's random generators are left as they were.
+function is refused however it is reached (`call_refusing`), an input changed in place (a
+tensor, or a model's weights) is caught, and the learner's random generators are left as they were.
 The worked solutions are in notebooks/solutions/, and call the same checks. In the Chinese
 edition every printed line is in Chinese (exercises.i18n, one catalog; no second copy of a check).
 """
@@ -97,15 +97,17 @@ def reference(fn: Callable) -> Callable:
 
 def call(fn: Callable, *args, **kwargs):
     """Call the learner's function and hand back its result. A `...` body means not answered
-    yet; a body that returns None forgot its `return`; a tensor argument changed in place, or
-    a call of the check's own reference, makes the answer wrong."""
+    yet; a body that returns None forgot its `return`; a tensor argument changed in place, a
+    module argument whose weights changed, or a call of the check's own reference, makes the
+    answer wrong."""
     if is_placeholder(fn):
         raise NotAnswered
     if not callable(fn):
         raise Wrong(f"expected a function, got {type(fn).__name__}")
     name = getattr(fn, "__name__", "your function")
-    inputs = [(k, a, a.detach().clone()) for k, a in enumerate([*args, *kwargs.values()])
-              if isinstance(a, torch.Tensor)]
+    given = [*args, *kwargs.values()]
+    inputs = [(k, a, a.detach().clone()) for k, a in enumerate(given) if isinstance(a, torch.Tensor)]
+    models = [(a, _weights(a)) for a in given if isinstance(a, torch.nn.Module)]
     running = _learner_running.set(True)
     try:
         result = fn(*args, **kwargs)
@@ -123,11 +125,31 @@ def call(fn: Callable, *args, **kwargs):
                         f"{tuple(given.shape)}): the caller's tensor must come back as it went "
                         "in. Work on a copy (x = x.clone()) or use an operation that returns a "
                         "new tensor (masked_fill, not masked_fill_)")
+    for model, before in models:
+        after = _weights(model)
+        changed = [n for n in {*before, *after}
+                   if n not in before or n not in after or not _same(after[n], before[n])]
+        if changed:
+            raise Wrong(f"{name} changed the model's weights in place: {', '.join(sorted(changed)[:3])}. "
+                        "The caller's model must come back as it went in: compute with its "
+                        "parts, and do not assign to its parameters (nor to their .data)")
     if result is ... or (result is None and _has_empty_body(fn)):
         raise NotAnswered
     if result is None:
         raise Wrong(f"{name} returned None: does it end with `return ...` of its answer?")
     return result
+
+
+def _weights(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of a module's parameters and buffers (those with data), to compare after a call."""
+    return {n: t.detach().clone() for n, t in model.state_dict().items() if not t.is_meta}
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal shapes and values (a NaN equal to a NaN)."""
+    if a.is_floating_point() and b.is_floating_point():
+        a, b = torch.nan_to_num(a), torch.nan_to_num(b)
+    return a.shape == b.shape and torch.equal(a, b)
 
 
 class ReadyMade(Exception):

@@ -6,18 +6,19 @@ device) and recomputes the expected result, so a hard-coded answer cannot pass.
 
 from __future__ import annotations
 
+import dis
 import numbers
 
 import torch
 import torch.nn.functional as F
 
-from exercises import Wrong, call, exercise, reference, require
+from exercises import LearnersCodeRaised, Wrong, as_int, call, call_refusing, exercise, reference, require
 from helpers import GPT, GPTConfig, sequence_logprob
 
 # (vocab_size, n_positions, n_embd, n_layer): GPT-2's four sizes, the shipped model, odd ones
 SHAPES = [
     (50257, 1024, 768, 12), (50257, 1024, 1024, 24), (50257, 1024, 1280, 36),
-    (50257, 1024, 1600, 48), (65, 128, 192, 6), (11, 7, 12, 3), (1000, 64, 40, 1), (3, 2, 4, 0),
+    (50257, 1024, 1600, 48), (65, 128, 192, 6), (11, 7, 12, 3), (1000, 64, 40, 1), (3, 2, 4, 2),
 ]
 
 
@@ -26,10 +27,13 @@ def _count_on_meta(vocab_size: int, n_positions: int, n_embd: int, n_layer: int)
     """The parameters of helpers.GPT of this shape, built on the meta device (no memory)."""
     with torch.device("meta"):
         model = GPT(GPTConfig(vocab_size=vocab_size, n_positions=n_positions, n_embd=n_embd,
-                              n_layer=max(n_layer, 1), n_head=1))
-    if n_layer == 0:  # no blocks: GPTConfig needs at least one, so take it away again
-        return model.num_parameters() - sum(p.numel() for p in model.h.parameters())
+                              n_layer=n_layer, n_head=1))
     return model.num_parameters()
+
+
+# The first model built on the meta device makes PyTorch import a part of itself that replaces
+# torch.manual_seed with a wrapped version. Build one now, so that no check changes torch later.
+_count_on_meta(3, 2, 4, 1)
 
 
 @exercise("07", 1)
@@ -37,8 +41,9 @@ def exercise_1(gpt_parameters) -> None:
     """gpt_parameters(vocab_size, n_positions, n_embd, n_layer): helpers.GPT's parameter count."""
     for V, P, C, L in SHAPES:
         got = call(gpt_parameters, V, P, C, L)
-        require(isinstance(got, numbers.Integral) or (isinstance(got, float) and got.is_integer()),
-                f"return a whole number, got {got!r}")
+        if isinstance(got, float) and got.is_integer():  # 124439808.0 from a division is fine
+            got = int(got)
+        got = as_int(got, "gpt_parameters")  # also a NumPy integer or a one-element tensor
         want = _count_on_meta(V, P, C, L)
         if got == want:
             continue
@@ -66,14 +71,43 @@ def _random_gpt(seed: int, causal: bool = True, **sizes) -> GPT:
 
 
 @reference
-def _hidden(model: GPT, idx: torch.Tensor, positions: bool = True, final_norm: bool = True):
-    """The last hidden states (B, T, C), with or without wpe and ln_f (for the hints)."""
+def _hidden(model: GPT, idx: torch.Tensor, positions: str = "0..T-1", final_norm: bool = True,
+            blocks: bool = True):
+    """The last hidden states (B, T, C); for the hints also with other positions ("none", "ids",
+    "1..T"), without ln_f or without the blocks."""
+    T = idx.size(1)
     x = model.wte(idx)
-    if positions:
-        x = x + model.wpe(torch.arange(idx.size(1)))
-    for block in model.h:
+    if positions != "none":
+        x = x + model.wpe({"0..T-1": torch.arange(T), "1..T": torch.arange(1, T + 1),
+                           "ids": idx}[positions])
+    for block in model.h if blocks else []:
         x = block(x)
     return model.ln_f(x) if final_norm else x
+
+
+# the notebook's own globals: a learner's function that reads them ignores the model it was given
+NOTEBOOK_NAMES = {"wte", "wpe", "h", "ln_f", "final_hidden", "gpt_forward", "x_final", "T", "B",
+                  "gpt", "parts", "trained", "cfg"}
+
+
+def _globals_read(fn) -> set[str]:
+    """The global names a function (and any function defined inside it) reads."""
+    found, codes = set(), [getattr(fn, "__code__", None)]
+    while codes:
+        code = codes.pop()
+        if code is None:
+            continue
+        found |= {i.argval for i in dis.get_instructions(code) if i.opname == "LOAD_GLOBAL"}
+        codes += [c for c in code.co_consts if hasattr(c, "co_code")]
+    return found
+
+
+def _no_notebook_globals(fn) -> None:
+    """Fail with a hint when the learner's function reads the notebook's model parts."""
+    used = sorted(_globals_read(fn) & NOTEBOOK_NAMES)
+    require(not used, f"your function reads the notebook's {', '.join(used)}: use the parts of "
+            "the `model` it is given (model.wte, model.wpe, model.h, model.ln_f) and idx's own "
+            "shape; the check's models have other sizes")
 
 
 def _as_tensor(got, name: str, shape: tuple) -> torch.Tensor:
@@ -93,22 +127,40 @@ def exercise_2(logits_with_head) -> None:
         idx = torch.randint(0, V, (B, T), generator=g)
         head = torch.randn(V, C, generator=g)  # a separate output layer, not wte
         with torch.no_grad():
-            got = _as_tensor(call(logits_with_head, model, idx, head), "logits_with_head", (B, T, V))
+            # everything to compare with is computed first, while the model is as the check made
+            # it (call() then also fails an answer that changes the model's weights)
             want = (_hidden(model, idx) @ head.T).double()
+            own = model(idx).double()
+            slips = [  # (logits of a common slip, its hint)
+                (own, "those are the model's own logits (the tied wte): use `head` instead"),
+                (_hidden(model, idx, positions="ids") @ head.T, "the positions are 0, 1, …, T-1, "
+                 "not the token ids: wpe(torch.arange(T)), not wpe(idx)"),
+                (_hidden(model, idx, positions="1..T") @ head.T, "the positions start at 0: the "
+                 "first token is at position 0, so wpe(torch.arange(T)), not 1 … T"),
+                (_hidden(model, idx, final_norm=False) @ head.T,
+                 "the blocks' output goes through ln_f first"),
+                (_hidden(model, idx, positions="none") @ head.T,
+                 "add the position embeddings wpe to wte(idx)"),
+                (_hidden(model, idx, blocks=False) @ head.T, "the embeddings go through the "
+                 "blocks (for block in model.h: x = block(x)) before ln_f"),
+                (F.softmax(want, dim=-1), "return the logits, before any softmax"),
+                (F.log_softmax(want, dim=-1), "return the logits, before any (log-)softmax"),
+            ]
+            try:
+                got = _as_tensor(call(logits_with_head, model, idx, head), "logits_with_head",
+                                 (B, T, V))
+            except (LearnersCodeRaised, Wrong):  # a crash, or a wrong shape
+                _no_notebook_globals(logits_with_head)
+                raise
             if torch.allclose(got, want, atol=1e-4):
-                tied = _as_tensor(logits_with_head(model, idx, model.wte.weight), "logits_with_head",
-                                  (B, T, V))
-                require(torch.allclose(tied, model(idx).double(), atol=1e-4),
+                tied = _as_tensor(call(logits_with_head, model, idx, model.wte.weight),
+                                  "logits_with_head", (B, T, V))
+                require(torch.allclose(tied, own, atol=1e-4),
                         "with head = model.wte.weight your logits should be model(idx)'s")
                 continue
-            require(not torch.allclose(got, model(idx).double(), atol=1e-4),
-                    "those are the model's own logits (the tied wte): use `head` instead")
-            require(not torch.allclose(got, (_hidden(model, idx, final_norm=False) @ head.T).double(),
-                                       atol=1e-4), "the blocks' output goes through ln_f first")
-            require(not torch.allclose(got, (_hidden(model, idx, positions=False) @ head.T).double(),
-                                       atol=1e-4), "add the position embeddings wpe to wte(idx)")
-            require(not torch.allclose(got, F.softmax(want, dim=-1), atol=1e-4),
-                    "return the logits, before any softmax")
+            for logits, hint in slips:
+                require(not torch.allclose(got, logits.double(), atol=1e-4), hint)
+            _no_notebook_globals(logits_with_head)
         raise Wrong("the logits differ from ln_f(blocks(wte(idx) + wpe(positions))) @ head.T")
 
 
@@ -124,8 +176,11 @@ def exercise_3(text_logprob) -> None:
             model.ln_f.weight.mul_(sharpness)  # the logits grow by the same factor
         idx = torch.randint(0, 11, (B, T), generator=g)
         with torch.no_grad():
-            got = _as_tensor(call(text_logprob, model, idx), "text_logprob", (B,))
-            want = sequence_logprob(model, idx, 1).double()
+            want = sequence_logprob(model, idx, 1).double()  # before the learner's code runs
+            got = _as_tensor(call_refusing(text_logprob, model, idx, refuse=(),
+                                           callers=(sequence_logprob,),
+                                           hint="write the sum of log-probabilities yourself"),
+                             "text_logprob", (B,))
             if torch.allclose(got, want, atol=1e-4):
                 continue
             require(sharpness == 1.0 or bool(torch.isfinite(got).all()), "some of your sums "
@@ -140,6 +195,9 @@ def exercise_3(text_logprob) -> None:
                     "the joint log-probability is the sum over the tokens, not their mean")
             require(not torch.allclose(got, want.exp(), atol=1e-6),
                     "return the log-probability, not the probability")
+            require(not torch.allclose(got, -want, atol=1e-4), "those are the sums with the "
+                    "wrong sign: the cross-entropy (negative log-likelihood) is minus the "
+                    "log-probability")
             require((got <= 1e-6).all(), "a log-probability is never above 0: did you take the "
                     "log of a softmax over the vocabulary (the last dimension)?")
         raise Wrong(f"for a batch of {B} texts of {T} tokens the sums differ from the model's")
@@ -169,4 +227,7 @@ def exercise_4(share_predicting_input) -> None:
                     "that compares with the next token; the question is how often the model "
                     "predicts the token it was just given, at the same position")
             require(abs(got - want * B * T) > 1e-6, "return a share between 0 and 1, not a count")
+            require(abs(got - 100 * want) > 1e-4, "return a share between 0 and 1, not a percentage")
+            require(abs(got - want * B) > 1e-4 and abs(got - want * T) > 1e-4, "divide the "
+                    "count by the number of all positions, B × T (idx.numel())")
         raise Wrong("the share differs: compare logits.argmax(dim=-1) with idx, position by position")

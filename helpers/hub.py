@@ -49,15 +49,31 @@ def load_from_cache_or_hub(cls, name: str, what: str, **kwargs):
         raise OSError(f"{hint} ({type(e).__name__}: {e})") from None
 
 
+def gpt2_not_available_message(name: str = "gpt2") -> str:
+    """The one line for real GPT-2 when it is not cached: it takes two downloads, the weights and
+    the tokenizer (the model's `from_pretrained` does not fetch the tokenizer's files)."""
+    calls = f"t.GPT2LMHeadModel.from_pretrained('{name}'); t.AutoTokenizer.from_pretrained('{name}')"
+    return (f"GPT-2 {name!r} (its weights and its tokenizer) is not in the Hugging Face cache. Run "
+            f"once where there is network: python -c \"import transformers as t; {calls}\" (or "
+            f"point HF_HOME at a cache that has them).")
+
+
+def _cached(name: str, filename: str) -> bool:
+    """True when file `filename` of GPT-2 `name` is in the local Hugging Face cache."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return any(isinstance(try_to_load_from_cache(repo_id=repo, filename=filename), str)
+               for repo in (f"openai-community/{name}", name))
+
+
 def pretrained_available(name: str = "gpt2") -> bool:
-    """True when GPT-2 weights `name` are in the local Hugging Face cache (no network used)."""
+    """True when GPT-2 `name` is in the local Hugging Face cache (no network used): its weights
+    and its tokenizer (tokenizer.json, or vocab.json and merges.txt), since the notebooks use both."""
     try:
-        from huggingface_hub import try_to_load_from_cache
+        import huggingface_hub  # noqa: F401
     except ImportError:
         return False
-    for filename in ("model.safetensors", "pytorch_model.bin"):
-        found = try_to_load_from_cache(repo_id=f"openai-community/{name}", filename=filename)
-        found = found or try_to_load_from_cache(repo_id=name, filename=filename)
-        if isinstance(found, str):
-            return True
-    return False
+    weights = any(_cached(name, f) for f in ("model.safetensors", "pytorch_model.bin"))
+    tokenizer = _cached(name, "tokenizer.json") or all(_cached(name, f)
+                                                       for f in ("vocab.json", "merges.txt"))
+    return weights and tokenizer

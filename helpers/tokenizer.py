@@ -214,8 +214,15 @@ def load_gpt2_tokenizer(name: str = "gpt2") -> HFTokenizer:
     """GPT-2's tokenizer via `transformers`, from the local cache or the hub; clear error offline."""
     from transformers import AutoTokenizer
 
-    return HFTokenizer(load_from_cache_or_hub(AutoTokenizer, name,
-                                              f"GPT-2's tokenizer {name!r} is"), name)
+    tokenizer = HFTokenizer(load_from_cache_or_hub(AutoTokenizer, name,
+                                                   f"GPT-2's tokenizer {name!r} is"), name)
+    if tokenizer.vocab_size != 50_257:  # e.g. a cache with the model's files but not these
+        raise ValueError(
+            f"GPT-2's tokenizer {name!r} loaded with {tokenizer.vocab_size:,} tokens, not 50,257: "
+            f"its files (tokenizer.json, or vocab.json and merges.txt) are not in the Hugging Face "
+            f"cache. Run once where there is network: python -c \"import transformers as t; "
+            f"t.AutoTokenizer.from_pretrained('{name}')\"")
+    return tokenizer
 
 
 def tokenizer_from_dict(d: dict) -> Tokenizer:

@@ -848,6 +848,8 @@ def _cases_07() -> Iterator[Case]:
         W(lambda V, P, C, L: 124_439_808),  # GPT-2 small hard-coded
         W(lambda V, P, C, L: L * 7_087_872 + (V + P + 2) * C),
         W(lambda V, P, C, L: "124M"),
+    ], right=[
+        R(lambda V, P, C, L: torch.tensor(gpt_parameters(V, P, C, L))),  # a one-element tensor
     ])
 
     def no_ln_f(model, idx, head):
@@ -862,14 +864,47 @@ def _cases_07() -> Iterator[Case]:
             x = block(x)
         return model.ln_f(x) @ head.T
 
+    def ids_as_positions(model, idx, head):
+        x = model.wte(idx) + model.wpe(idx)  # the token ids used as positions
+        for block in model.h:
+            x = block(x)
+        return model.ln_f(x) @ head.T
+
+    def positions_from_1(model, idx, head):
+        x = model.wte(idx) + model.wpe(torch.arange(1, idx.size(1) + 1))
+        for block in model.h:
+            x = block(x)
+        return model.ln_f(x) @ head.T
+
+    def no_blocks(model, idx, head):
+        return model.ln_f(model.wte(idx) + model.wpe(torch.arange(idx.size(1)))) @ head.T
+
+    def head_as_wte(model, idx, head):  # "swap the output layer" by assigning (cell nb07-14)
+        model.wte.weight = nn.Parameter(head)
+        return model(idx)
+
+    def head_into_wte_data(model, idx, head):
+        model.wte.weight.data = head.clone()
+        return model(idx)
+
+    def notebook_globals(model, idx, head):
+        return final_hidden(idx) @ head.T  # noqa: F821  (the notebook's function, not model's)
+
     with_head = lambda m, i, h: nb07.logits_with_head(m, i, h)
     yield Case("07", 2, "logits_with_head", [
         W(lambda model, idx, head: model(idx), "use `head`"),  # ignores head
         W(no_ln_f, "ln_f"),
         W(no_positions, "wpe"),
         W(lambda m, i, h: with_head(m, i, h).softmax(-1)),
+        W(lambda m, i, h: with_head(m, i, h).log_softmax(-1), "(log-)softmax"),
         W(lambda m, i, h: with_head(m, i, h)[:, -1]),  # shape
         W(lambda m, i, h: with_head(m, i, h.T)),  # raises
+        W(head_as_wte, "changed the model's weights in place: wte.weight"),
+        W(head_into_wte_data, "changed the model's weights in place: wte.weight"),
+        W(ids_as_positions, "not the token ids"),
+        W(positions_from_1, "positions start at 0"),
+        W(no_blocks, "go through the blocks"),
+        W(notebook_globals, "reads the notebook's final_hidden"),
     ])
 
     def no_shift(model, idx):
@@ -891,6 +926,8 @@ def _cases_07() -> Iterator[Case]:
         W(softmax_over_positions),
         W(lambda model, idx: nb07.text_logprob(model, idx)[:1]),  # shape
         W(log_of_softmax, "-inf"),
+        W(lambda model, idx: -nb07.text_logprob(model, idx), "wrong sign"),  # the cross-entropy
+        W(lambda model, idx: sequence_logprob(model, idx, 1), "sequence_logprob does the work"),
     ])
 
     def next_token(model, idx):
@@ -903,6 +940,8 @@ def _cases_07() -> Iterator[Case]:
         W(lambda model, idx: (model(idx).argmax(-1) == idx).sum().item(), "not a count"),
         W(lambda model, idx: 0.9),  # hard-coded
         W(lambda model, idx: model(idx).argmax(-1) == idx),  # no share
+        W(lambda m, i: 100 * nb07.share_predicting_input(m, i), "not a percentage"),
+        W(lambda m, i: (m(i).argmax(-1) == i).sum().item() / i.size(1), "B × T"),  # by T only
     ])
 
 

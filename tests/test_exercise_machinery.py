@@ -162,6 +162,40 @@ def test_an_answer_that_changes_its_input_in_place_is_caught(capsys):
     assert "changed its input in place (argument 1" in capsys.readouterr().out
 
 
+@exercise("99", 7)
+def _check_scaled_output(fn):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    x, w = torch.randn(4, 3), torch.randn(2, 3)
+    want = x @ w.T + model.bias  # computed before the learner's code runs
+    require(torch.allclose(call(fn, model, x, w), want), "use w, with the model's bias")
+
+
+def test_an_answer_that_changes_a_model_s_weights_is_caught(capsys):
+    assert _check_scaled_output(lambda m, x, w: x @ w.T + m.bias) is CORRECT
+
+    def assign(m, x, w):  # right numbers, but the caller's model now holds w
+        m.weight = torch.nn.Parameter(w.clone())
+        return m(x)
+
+    def through_data(m, x, w):
+        m.weight.data = w.clone()
+        return m(x)
+
+    def put_back(m, x, w):  # changed and restored: the model comes back as it went in
+        kept = m.weight.data.clone()
+        m.weight.data = w.clone()
+        out = m(x)
+        m.weight.data = kept
+        return out
+
+    for spoils in (assign, through_data):
+        capsys.readouterr()
+        assert _check_scaled_output(spoils) is WRONG
+        assert "changed the model's weights in place: weight." in capsys.readouterr().out
+    assert _check_scaled_output(put_back) is CORRECT
+
+
 def test_a_forbidden_function_is_refused_however_it_was_reached(capsys):
     from torch.nn.functional import softmax as imported_before  # bound before the check runs
 

@@ -119,10 +119,14 @@ LABELS: dict[str, str] = {
     "block.c_proj": "c_proj\n3072 → 768",
     "block.note": "each branch reads a normalised copy\nof the stream and adds its result to it",
     # 6. the whole model (notebook 07)
-    "gpt2.ids": "token ids",
-    "gpt2.wte": "wte\n50,257 × 768",
+    "gpt2.ids": "token ids\n(B, T)",
+    "gpt2.positions": "positions\n0, 1, …, T-1",
+    "gpt2.wte": "wte[ids]\n(B, T, 768)",
     "gpt2.plus": "+",
-    "gpt2.wpe": "wpe\n1,024 × 768",
+    "gpt2.wpe": "wpe[0 … T-1]\n(T, 768)",
+    "gpt2.size_wte": "wte: 50,257 × 768",
+    "gpt2.size_wpe": "wpe: 1,024 × 768",
+    "gpt2.shape_sum": "sum: (B, T, 768)",
     "gpt2.blocks": "decoder block",
     "gpt2.times12": "×12",
     "gpt2.ln_f": "ln_f",
@@ -131,7 +135,6 @@ LABELS: dict[str, str] = {
     "gpt2.softmax": "softmax",
     "gpt2.probs": "next-token probabilities",
     "gpt2.tying": "the same\nmatrix:\nweight tying",
-    "gpt2.shape_ids": "(B, T) integers",
     "gpt2.shape_x": "(B, T, 768)",
     "gpt2.shape_logits": "(B, T, 50,257): a score\nper vocabulary token",
     "gpt2.shape_probs": "(B, T, 50,257):\neach row sums to 1",
@@ -622,8 +625,9 @@ def diagram_decoder_block(labels: Mapping[str, str] | None = None):
 
 @styled
 def diagram_gpt2(labels: Mapping[str, str] | None = None):
-    """GPT-2 from token ids to next-token probabilities: wte + wpe, 12 blocks, ln_f, then the same
-    wte matrix transposed (weight tying) gives the logits, and softmax the probabilities."""
+    """GPT-2 from token ids to next-token probabilities: the rows wte[ids] plus the rows
+    wpe[0 … T−1] (positions, not ids), 12 blocks, ln_f, then the same wte matrix transposed
+    (weight tying) gives the logits, and softmax the probabilities."""
     from matplotlib.patches import FancyBboxPatch
 
     L = _Table(labels, "diagram_gpt2")
@@ -631,16 +635,22 @@ def diagram_gpt2(labels: Mapping[str, str] | None = None):
     height = 5.0
     fig, ax = _canvas(height)
     cx, note_x = 3.9, 5.5
-    y_ids, y_emb, y_blk, y_lnf, y_un, y_log, y_prob = 4.7, 3.95, 3.1, 2.4, 1.7, 1.0, 0.28
-    h1, h2 = 0.4, 0.56
+    y_ids, y_emb, y_size, y_sum = 4.67, 3.86, 3.38, 3.13
+    y_blk, y_lnf, y_un, y_log, y_prob = 2.66, 2.05, 1.44, 0.85, 0.24
+    h1, h2 = 0.4, 0.62
     tied = (PREDICT[0], "white")
-    _box(ax, cx, y_ids, 1.5, h1, L("gpt2.ids"))
-    _text(ax, note_x, y_ids, L("gpt2.shape_ids"), ann, ha="left")
+    # two lookups: the token ids pick rows of wte, the positions 0 … T−1 pick rows of wpe
+    _box(ax, cx - 1.0, y_ids, 1.5, h2, L("gpt2.ids"))
+    _box(ax, cx + 1.0, y_ids, 1.95, h2, L("gpt2.positions"))
+    _arrow(ax, (cx - 1.0, y_ids - h2 / 2), (cx - 1.0, y_emb + h2 / 2))
+    _arrow(ax, (cx + 1.0, y_ids - h2 / 2), (cx + 1.0, y_emb + h2 / 2))
     _box(ax, cx - 1.0, y_emb, 1.75, h2, L("gpt2.wte"), colors=tied, lw=2.0)
     _text(ax, cx, y_emb, L("gpt2.plus"), box, weight="bold")
     _box(ax, cx + 1.0, y_emb, 1.75, h2, L("gpt2.wpe"))
-    _arrow(ax, (cx - 0.3, y_ids - h1 / 2), (cx - 0.85, y_emb + h2 / 2))
-    _arrow(ax, (cx, y_emb - h2 / 2 + 0.08), (cx, y_blk + h1 / 2 + 0.12))
+    _text(ax, cx - 1.0, y_size, L("gpt2.size_wte"), ann, color=PREDICT[0])
+    _text(ax, cx + 1.0, y_size, L("gpt2.size_wpe"), ann)
+    _arrow(ax, (cx, y_emb - 0.2), (cx, y_blk + h1 / 2 + 0.12))
+    _text(ax, cx + 0.12, y_sum, L("gpt2.shape_sum"), ann, ha="left")
     for k in (2, 1):  # the blocks behind, as a stack
         ax.add_patch(FancyBboxPatch((cx - 1.2 + 0.07 * k, y_blk - h1 / 2 + 0.07 * k), 2.4, h1,
                                     boxstyle="round,pad=0,rounding_size=0.07", facecolor="#e4e4e4",
