@@ -169,8 +169,11 @@ class _Refusing(TorchFunctionMode):
         # also torch._softmax and torch.special.softmax (named special_softmax)
         self.names = {*names, *(f"_{name}" for name in names), *(f"special_{n}" for n in names)}
         self.hint = hint
-        # a method is named by its class: MultiHeadSelfAttention.forward -> MultiHeadSelfAttention
-        self.callers = {fn.__code__: fn.__qualname__.split(".")[0] for fn in callers}
+        # a method is named by its class: MultiHeadSelfAttention.forward -> MultiHeadSelfAttention;
+        # a decorated function by its own code, not the decorator's wrapper (torch.no_grad's is
+        # shared by every function it decorates, the learner's included)
+        self.callers = {inspect.unwrap(fn).__code__: fn.__qualname__.split(".")[0]
+                        for fn in callers}
 
     def _ready_made_caller(self) -> str | None:
         """The name of a refused caller that is running (on the stack), if any."""

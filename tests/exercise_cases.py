@@ -928,6 +928,9 @@ def _cases_07() -> Iterator[Case]:
         W(log_of_softmax, "-inf"),
         W(lambda model, idx: -nb07.text_logprob(model, idx), "wrong sign"),  # the cross-entropy
         W(lambda model, idx: sequence_logprob(model, idx, 1), "sequence_logprob does the work"),
+    ], right=[
+        # decorated like sequence_logprob, whose torch.no_grad wrapper is every such function's
+        R(torch.no_grad()(lambda model, idx: nb07.text_logprob(model, idx))),
     ])
 
     def next_token(model, idx):
