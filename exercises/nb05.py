@@ -164,6 +164,11 @@ def _attention(x: torch.Tensor, ref: MultiHeadSelfAttention, n_head: int, *, spl
     return ref.c_proj(y) if project else y
 
 
+SPLIT_IN_THE_WRONG_ORDER = (
+    "the heads were split with reshape (or view) straight to (B, n_head, T, head_dim), which "
+    "puts numbers of different tokens into one head. Split the last dimension with view(B, T, "
+    "n_head, head_dim), then transpose(1, 2)")  # whether the merge transposes back or not
+
 # each slip with its hint, checked in this order
 SLIPS = (
     (dict(hide=None), "a token's output changes when a LATER token changes: the causal mask is "
@@ -181,15 +186,8 @@ SLIPS = (
                            "the keys must sum to 1, so softmax(scores, dim=-1)"),
     (dict(softmax_dim=1), "the softmax runs over dim 1, the heads: each query's weights over "
                           "the keys must sum to 1, so softmax(scores, dim=-1)"),
-    (dict(split="reshape"), "the heads were split with reshape (or view) straight to (B, "
-                            "n_head, T, head_dim), which puts numbers of different tokens into "
-                            "one head. Split the last dimension with view(B, T, n_head, "
-                            "head_dim), then transpose(1, 2)"),
-    (dict(split="reshape", merge="reshape"), "the heads were split with reshape (or view) "
-                                             "straight to (B, n_head, T, head_dim), which puts "
-                                             "numbers of different tokens into one head. Split "
-                                             "the last dimension with view(B, T, n_head, "
-                                             "head_dim), then transpose(1, 2)"),
+    (dict(split="reshape"), SPLIT_IN_THE_WRONG_ORDER),
+    (dict(split="reshape", merge="reshape"), SPLIT_IN_THE_WRONG_ORDER),
     (dict(merge="reshape"), "the heads are merged without transpose(1, 2): (B, n_head, T, "
                             "head_dim) reshaped straight to (B, T, C) puts numbers of different "
                             "tokens into one token. Transpose to (B, T, n_head, head_dim) first, "
