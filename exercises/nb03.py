@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from exercises import Wrong, call, call_refusing, exercise, require
+from exercises import LearnersCodeRaised, Wrong, call, call_refusing, exercise, require
 from helpers import causal_mask, self_attention
 
 DTYPE = torch.float64  # the notebook computes in float64
@@ -127,6 +127,20 @@ def _random_weights(g: torch.Generator, H: int, T_q: int, T_k: int) -> torch.Ten
     return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
 
 
+def _run_4(weight_on, weights: torch.Tensor, targets: torch.Tensor):
+    """The learner's weight_on; an index out of range gets the hint on which index is which."""
+    try:
+        return call(weight_on, weights.clone(), targets.clone())
+    except LearnersCodeRaised as e:
+        if str(e).startswith("IndexError"):
+            raise Wrong(f"your code raised {str(e)!r}. Probably a key position used as a query "
+                        "position: in weights[h, t, k] the second index is the query t, counted "
+                        "from 0 to T_q - 1, and the third is the key k. targets holds keys, so it "
+                        "goes third; the second index is torch.arange(T_q), every query in "
+                        "turn") from None
+        raise
+
+
 @exercise("03", 4)
 def exercise_4(weight_on) -> None:
     """weight_on(weights (H, T_q, T_k), targets (T_q,)) -> (H,) average weight on the targets."""
@@ -135,7 +149,8 @@ def exercise_4(weight_on) -> None:
         weights = _random_weights(g, H, T_q, T_k)
         queries = torch.arange(T_k - T_q, T_k)  # the absolute position of each query
         targets = (torch.rand(T_q, generator=g) * (queries + 1)).long()  # a key at or before it
-        got = _tensor(call(weight_on, weights.clone(), targets.clone()), "weight_on(...)")
+        targets[-1] = queries[-1]  # the last query's target is itself, as a newline's is
+        got = _tensor(_run_4(weight_on, weights, targets), "weight_on(...)")
         want = weights[:, torch.arange(T_q), targets].mean(dim=-1)  # (H,), made after the call
         if tuple(got.shape) == (T_q,) and H != T_q:
             raise Wrong("that is one number per query; average over the queries, so that "

@@ -471,6 +471,8 @@ def _cases_03() -> Iterator[Case]:
         # how often the target wins, not how much weight it gets
         W(lambda w, t: (w.argmax(dim=-1) == t).double().mean(dim=-1), "how much weight"),
         W(lambda w, t: w[:, :, t].mean(dim=(1, 2))),  # every query against every target
+        # the targets as query positions too: an index out of range, with its hint
+        W(lambda w, t: w[:, t, t].mean(dim=-1), "the second index is the query"),
         # the weight each query puts on itself, not on its target
         W(lambda w, t: w[:, torch.arange(T_q(w)), torch.arange(w.size(2) - T_q(w), w.size(2))]
           .mean(dim=-1)),
