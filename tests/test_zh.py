@@ -287,3 +287,7 @@ def test_a_code_change_keeps_the_chinese_comments_of_the_lines_it_did_not_touch(
     assert merged == ("def f(x):\n    # 先把 x 加倍\n    y = 2 * x  # 加倍\n    z = y + 1  # one more\n"
                       "    return z\n\n\nprint(f(1))  # 打印\n")
     assert zh_edition.code_signature(merged) == zh_edition.code_signature(en_new)
+    # the new line's English comment is what is left to translate; a shape reads the same in both
+    assert zh_edition.english_comments(merged, en_new) == ["# one more"]
+    assert zh_edition.english_comments(merged.replace("# one more", "# 再加一"), en_new) == []
+    assert zh_edition.english_comments("x = 1  # (T, C)\n", "x = 1  # (T, C)\n") == []

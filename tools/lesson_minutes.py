@@ -31,7 +31,7 @@ STOP_AFTER = 30  # a stopping point goes in once a stretch reaches this much...
 STOP_BEFORE_AT_LEAST = 10  # ...and at least this much of the lesson is still to come
 STOP = "> **⏸ A stopping point.**"
 EXERCISE_MINUTES = re.compile(r"\(★[★☆]*, about (\d+) min\)")
-MINUTES = re.compile(r"^\*(Optional · a|A)bout \d+ min(, all exercises)?\.\*\n\n?", re.M)
+MINUTES = re.compile(r"^\*(Optional · a|A)bout \d+ min(, all exercises[^*\n]*)?\.\*\n\n?", re.M)
 UNTIMED = ("## Next",)
 
 
@@ -117,8 +117,10 @@ def _is_optional(heading: str) -> bool:
 
 
 def minutes_line(section: Section) -> str:
-    if section.heading.startswith("## Exercises"):
-        return f"*About {section.minutes} min, all exercises.*"
+    if section.heading.startswith("## Exercises"):  # both parts, so that the sum is checkable
+        return (f"*About {section.minutes} min, all exercises: their stated "
+                f"{section.exercise_minutes} min plus {section.minutes - section.exercise_minutes} "
+                "min of reading and running.*")
     return f"*{'Optional · a' if section.optional else 'A'}bout {section.minutes} min.*"
 
 

@@ -129,7 +129,7 @@ NOTE_WORDS = {
            "ask": "Ask for guesses before running the next cell (Predict first).",
            "answer": " The answer: ", "box": "Common misconception",
            "corrected": "Misconception corrected here: ", "sep": ", ", "end": "."},
-    "zh": {"minutes": re.compile(r"^\*(选学 · )?(全部练习)?约 \d+ 分钟\*\n\n?", re.M),
+    "zh": {"minutes": re.compile(r"^\*(选学 · )?(全部练习)?约 \d+ 分钟[^*\n]*\*\n\n?", re.M),
            "live": "现场演示：运行探索器，移动 {controls}，先让大家预测会发生什么变化。",
            "say": "移动时讲：", "predict": "先预测",
            "ask": "运行下一个单元格之前，先请大家猜一猜（先预测）。",

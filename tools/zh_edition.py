@@ -59,17 +59,19 @@ def text_of(cell: dict) -> str:
 
 
 # a section's minutes are written by tools/lesson_minutes.py, not translated: --sync copies them
-EN_MINUTES = re.compile(r"^\*(Optional · a|A)bout (\d+) min(, all exercises)?\.\*$", re.M)
-ZH_MINUTES = re.compile(r"^\*(选学 · )?(全部练习)?约 (\d+) 分钟\*$", re.M)
+EN_MINUTES = re.compile(r"^\*(Optional · a|A)bout (\d+) min(, all exercises: their stated (\d+) min "
+                        r"plus (\d+) min of reading and running)?\.\*$", re.M)
+ZH_MINUTES = re.compile(r"^\*(选学 · )?(全部练习)?约 (\d+) 分钟(：各题标明的 \d+ 分钟，"
+                        r"加上阅读和运行约 \d+ 分钟)?\*$", re.M)
 EN_SO_FAR = re.compile(r"About (\d+) minutes so far")  # a stopping point's running total
 ZH_SO_FAR = re.compile(r"到这里约 (\d+) 分钟")
 
 
 def zh_minutes(line: re.Match) -> str:
     """'*Optional · about 5 min.*' -> '*选学 · 约 5 分钟*' (and the other two forms)."""
-    start, minutes, exercises = line.groups()
+    start, minutes, exercises, stated, reading = line.groups()
     if exercises:
-        return f"*全部练习约 {minutes} 分钟*"
+        return f"*全部练习约 {minutes} 分钟：各题标明的 {stated} 分钟，加上阅读和运行约 {reading} 分钟*"
     return f"*{'选学 · ' if start.startswith('Optional') else ''}约 {minutes} 分钟*"
 
 
@@ -141,6 +143,24 @@ def keep_translated_comments(zh_old: str, en_new: str) -> str:
     for op, a0, a1, b0, b1 in matcher.get_opcodes():
         merged += zh_lines[a0:a1] if op == "equal" else en_lines[b0:b1]
     return "\n".join(merged) + ("\n" if en_new.endswith("\n") else "")
+
+
+def english_comments(zh_code: str, en_code: str) -> list[str]:
+    """The comments of a zh code cell still in English: English words, no Chinese, and the
+    same text as a comment of the English cell ("# (T, C)" is the same in both editions)."""
+    def comments(source: str) -> list[str]:
+        import io
+        import tokenize
+
+        try:
+            return [t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
+                    if t.type == tokenize.COMMENT]
+        except (tokenize.TokenError, SyntaxError, IndentationError):
+            return source.splitlines()  # unreadable: every line counts as untranslated
+
+    english = set(comments(en_code))
+    return [c for c in comments(zh_code)
+            if c in english and re.search(r"[A-Za-z]{3}", c) and not CJK.search(c)]
 
 
 def zh_links(markdown: str, depth: int) -> str:
@@ -292,8 +312,8 @@ def sync(english: Path) -> list[str]:
             cell["source"] = code.splitlines(keepends=True)
             changes.append(f"code of {en_cell['id']} taken from the English (unchanged lines keep "
                            "their Chinese comments)")
-            if "#" not in text_of(en_cell):
-                record["en_sha"] = sha(en_cell)  # nothing in it to translate
+            if not english_comments(code, text_of(en_cell)):
+                record["en_sha"] = sha(en_cell)  # every comment is Chinese, or has no words
             record["zh_sha"] = sha(cell)
         elif record.get("zh_sha") != sha(cell) and record.get("en_sha") != sha(en_cell):
             record["en_sha"], record["zh_sha"] = sha(en_cell), sha(cell)  # translated again
