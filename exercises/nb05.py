@@ -212,9 +212,11 @@ def _run_4(fn: Callable, x: torch.Tensor, ref: MultiHeadSelfAttention, n_head: i
         return call_refusing(fn, x, ref.c_attn, ref.c_proj, n_head, **READY_MADE)
     except LearnersCodeRaised as e:
         if "view size is not compatible" in str(e):
-            raise Wrong("a view(...) failed: view only re-reads one block of memory. q, k and v "
-                        "are slices of c_attn's output, where view can only split the last "
-                        "dimension: view(B, T, n_head, head_dim), then transpose(1, 2). After a "
+            raise Wrong("a view(...) failed: view re-reads the same memory with new sizes, so "
+                        "it can only split or merge dimensions whose numbers lie back to back. "
+                        "q, k and v are slices of c_attn's output: the C numbers of a token lie "
+                        "together, but tokens are 3C apart, so only the last dimension can be "
+                        "split: view(B, T, n_head, head_dim), then transpose(1, 2). After a "
                         "transpose, merge with reshape (or .contiguous().view). PyTorch's advice "
                         "to use .reshape is right for the merge and wrong for the split: "
                         "reshape straight to (B, n_head, T, head_dim) runs, but mixes "

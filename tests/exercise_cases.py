@@ -730,7 +730,7 @@ def _cases_05() -> Iterator[Case]:
         return exercises.nb05._attention(x, ref, n_head)
 
     yield Case("05", 4, "multi_head_attention", under=torch.no_grad, wrong=[
-        W(slip(transpose=False), "view can only split the last dimension"),
+        W(slip(transpose=False), "only the last dimension can be split"),
         W(slip(scale_by_c=True), "sqrt(C)"),
         W(slip(scale=64), "sqrt(64)"),
         W(slip(mask=False), "causal mask is missing"),

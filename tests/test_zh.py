@@ -157,11 +157,17 @@ def test_new_minutes_reach_the_chinese_without_a_translation(tmp_path, monkeypat
     heading = next(c for c in nb["cells"] if c["source"] and c["source"][0].startswith("## AdamW"))
     stop["source"] = [re.sub(r"About \d+ minutes so far", "About 99 minutes so far", "".join(stop["source"]))]
     heading["source"] = [re.sub(r"\*About \d+ min\.\*", "*About 98 min.*", "".join(heading["source"]))]
+    # the stopping point moved before another section: its title comes from the Chinese heading
+    stop["source"] = [re.sub(r"the next section, \*[^*]+\*", "the next section, *AdamW: what it does*",
+                             "".join(stop["source"]))]
+    heading_zh = next(c for c in zh_edition.read(root / "notebooks/zh" / english.name)["cells"]
+                      if c["id"] == heading["id"])["source"][0][3:].strip()
     zh_edition.write(copied, nb)
-    assert zh_edition.drift(copied) == []  # minutes are not prose to translate
+    assert zh_edition.drift(copied) == []  # minutes and titles are not prose to translate
     zh_edition.sync(copied)
     zh = {c["id"]: "".join(c["source"]) for c in zh_edition.read(root / "notebooks/zh" / english.name)["cells"]}
     assert "到这里约 99 分钟" in zh[stop["id"]] and "*约 98 分钟*" in zh[heading["id"]]
+    assert f"下一节“*{heading_zh}*”开始" in zh[stop["id"]]
 
 
 def test_a_comment_or_docstring_may_differ_but_not_a_string():

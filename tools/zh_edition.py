@@ -65,6 +65,8 @@ ZH_MINUTES = re.compile(r"^\*(选学 · )?(全部练习)?约 (\d+) 分钟(：各
                         r"加上阅读和运行约 \d+ 分钟)?\*$", re.M)
 EN_SO_FAR = re.compile(r"About (\d+) minutes so far")  # a stopping point's running total
 ZH_SO_FAR = re.compile(r"到这里约 (\d+) 分钟")
+EN_NEXT = re.compile(r"the next section, \*([^*\n]+)\*, starts")  # ...and the section after it
+ZH_NEXT = re.compile(r"下一节\s*“?\*([^*\n]+)\*”?\s*开始")
 
 
 def zh_minutes(line: re.Match) -> str:
@@ -77,11 +79,26 @@ def zh_minutes(line: re.Match) -> str:
 
 # written by tools/lesson_minutes.py in the English, copied by --sync, left out of the hash:
 # (English, Chinese, the Chinese for a match of the English, what it is, its stand-in in the hash)
+# The Chinese is made from the match and the notebook's headings, English title -> Chinese title.
 MINUTE_FORMS = (
-    (EN_MINUTES, ZH_MINUTES, zh_minutes, "minutes", "*minutes*"),
-    (EN_SO_FAR, ZH_SO_FAR, lambda found: f"到这里约 {found.group(1)} 分钟", "minutes so far",
+    (EN_MINUTES, ZH_MINUTES, lambda found, _: zh_minutes(found), "minutes", "*minutes*"),
+    (EN_SO_FAR, ZH_SO_FAR, lambda found, _: f"到这里约 {found.group(1)} 分钟", "minutes so far",
      "so far"),
+    (EN_NEXT, ZH_NEXT, lambda found, titles: f"下一节“*{titles.get(found.group(1), found.group(1))}*”开始",
+     "the next section's title", "next section"),
 )
+
+
+def section_titles(en_nb: dict, zh_nb: dict) -> dict[str, str]:
+    """English `## ` title -> the Chinese title of the same cell, for a stopping point's
+    "the next section, *…*" (a stopping point moves when the minutes before it change)."""
+    zh_cells = {c["id"]: text_of(c) for c in zh_nb["cells"]}
+    titles = {}
+    for cell in en_nb["cells"]:
+        en, zh = text_of(cell), zh_cells.get(cell["id"], "")
+        if cell["cell_type"] == "markdown" and en.startswith("## ") and zh.startswith("## "):
+            titles[en.splitlines()[0][3:].strip()] = zh.splitlines()[0][3:].strip()
+    return titles
 
 
 def sha(cell: dict) -> str:
@@ -281,6 +298,7 @@ def sync(english: Path) -> list[str]:
     zh_nb = read(zh) if zh.exists() else {"cells": []}
     depth = len(english.relative_to(NOTEBOOKS).parts)
     old = {c["id"]: c for c in zh_nb["cells"]}
+    titles = section_titles(en_nb, zh_nb)
     cells, changes = [], []
     for en_cell in en_nb["cells"]:
         cell = old.get(en_cell["id"])
@@ -300,7 +318,8 @@ def sync(english: Path) -> list[str]:
         for en_form, zh_form, chinese, what, _ in MINUTE_FORMS:
             found = en_form.search(text_of(en_cell))
             if found and zh_form.search(text_of(cell)):
-                updated = zh_form.sub(chinese(found), text_of(cell), count=1)
+                chinese_text = chinese(found, titles)
+                updated = zh_form.sub(lambda _, text=chinese_text: text, text_of(cell), count=1)
                 if updated != text_of(cell):
                     cell["source"] = updated.splitlines(keepends=True)
                     changes.append(f"{en_cell['id']}: {what} copied from the English")
