@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from exercises import LearnersCodeRaised, Wrong, as_int, call, call_refusing, exercise, reference, require
 from helpers import GPT, GPTConfig, sequence_logprob
+from helpers.objectives import token_logprobs
 
 # (vocab_size, n_positions, n_embd, n_layer): GPT-2's four sizes, the shipped model, odd ones
 SHAPES = [
@@ -178,7 +179,7 @@ def exercise_3(text_logprob) -> None:
         with torch.no_grad():
             want = sequence_logprob(model, idx, 1).double()  # before the learner's code runs
             got = _as_tensor(call_refusing(text_logprob, model, idx, refuse=(),
-                                           callers=(sequence_logprob,),
+                                           callers=(sequence_logprob, token_logprobs),
                                            hint="write the sum of log-probabilities yourself"),
                              "text_logprob", (B,))
             if torch.allclose(got, want, atol=1e-4):

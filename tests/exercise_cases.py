@@ -33,6 +33,7 @@ from torch import nn
 
 import exercises
 import helpers.attention
+import helpers.objectives
 from exercises.nb02 import _merge as merge_word  # one merge, every occurrence (section 3)
 from helpers import (
     GPT,
@@ -930,6 +931,8 @@ def _cases_07() -> Iterator[Case]:
         W(log_of_softmax, "-inf"),
         W(lambda model, idx: -nb07.text_logprob(model, idx), "wrong sign"),  # the cross-entropy
         W(lambda model, idx: sequence_logprob(model, idx, 1), "sequence_logprob does the work"),
+        W(lambda model, idx: helpers.objectives.token_logprobs(model(idx)[:, :-1], idx[:, 1:]).sum(-1),
+          "token_logprobs does the work"),
     ], right=[
         # decorated like sequence_logprob, whose torch.no_grad wrapper is every such function's
         R(torch.no_grad()(lambda model, idx: nb07.text_logprob(model, idx))),
