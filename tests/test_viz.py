@@ -71,6 +71,21 @@ def test_attention_writes_values_and_minus_infinity_readably():
     assert "1.00" in _texts(_render(plot_attention(w, TOKENS)).axes[0])
 
 
+def test_a_models_weights_show_their_masked_cells_as_masked():
+    """A model's attention holds exact zeros where the mask hid a key: `masked=` draws those
+    cells hatched, with a key, and refuses a mask that covers weight (an inverted mask)."""
+    w = torch.softmax(torch.randn(5, 5).masked_fill(~causal_mask(5), float("-inf")), -1)
+    fig = _render(plot_attention(w, list("abcde"), masked=~causal_mask(5)))
+    assert len(_hatched(fig.axes[0])) == 10  # the ten cells above the diagonal
+    legend = fig.axes[1].get_legend()  # under the colour bar
+    assert [t.get_text() for t in legend.get_texts()] == ["masked"]
+    assert len(_hatched(_render(plot_attention(w, list("abcde"))).axes[0])) == 0  # zeros, plain
+    with pytest.raises(ValueError, match="inverted"):
+        plot_attention(w, masked=causal_mask(5))
+    with pytest.raises(ValueError, match="one bool per cell"):
+        plot_attention(w, masked=~causal_mask(4))
+
+
 def test_mask_stages_tell_minus_infinity_from_zero():
     scores = torch.randn(4, 4)
     inf = _render(plot_mask_stages(scores, causal_mask(4), TOKENS, query=2))

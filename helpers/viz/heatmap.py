@@ -21,6 +21,7 @@ from helpers.viz.style import (
     _as_2d,
     _draw_masked_cells,
     _fmt,
+    _masked_patch,
     figure,
     styled,
     token_label,
@@ -78,11 +79,24 @@ def plot_attention(
     decimals: int = 2,
     xlabel: bool = True,
     ylabel: bool = True,
+    masked=None,
 ):
     """A (T_q, T_k) matrix of attention weights (or scores) as a heatmap, rows = queries,
     columns = keys; values written in the cells when they fit. -inf cells (masked) are drawn
-    grey and hatched and labelled '−∞'."""
+    grey and hatched and labelled '−∞'. `masked`, a bool (T_q, T_k) tensor, marks the cells a
+    causal mask hid from weights that are already exact zeros there (e.g. a model's attention),
+    hatched too, with a "masked" key under the colour bar."""
     w = _as_2d(weights)
+    if masked is not None:
+        masked = torch.as_tensor(masked, dtype=torch.bool)
+        if masked.shape != w.shape:
+            raise ValueError(f"masked has shape {tuple(masked.shape)}, the weights {tuple(w.shape)}: "
+                             "pass one bool per cell, e.g. ~causal_mask(T)")
+        if w[masked].ne(0).any() and not w[masked].eq(float("-inf")).all():
+            raise ValueError("masked covers cells with weight: a masked cell's weight is exactly 0 "
+                             "(or its score -inf); is the mask inverted? causal_mask(T) is True "
+                             "where a query may look, so pass ~causal_mask(T)")
+        w = w.masked_fill(masked, float("-inf"))  # drawn as masked, not as a weight of 0
     if ax is None:
         side = min(5.6, 1.9 + 0.42 * max(w.shape))
         ax = figure(height=side, width=min(FIG_WIDTH, side + 1.6))[1][0, 0]
@@ -94,7 +108,10 @@ def plot_attention(
         axes_width_in = position.width * fig.get_figwidth()
         annotate = axes_width_in / w.size(1) >= 0.34  # room for ".52" at 10 pt
     if colorbar:
-        fig.colorbar(im, ax=ax, shrink=0.8)
+        bar = fig.colorbar(im, ax=ax, shrink=0.8)
+        if masked is not None and masked.any():
+            bar.ax.legend(handles=[_masked_patch("masked")], loc="upper center",
+                          bbox_to_anchor=(0.5, -0.04), frameon=False, handlelength=1.2)
     if annotate:
         _write_cells(ax, w, vmin, vmax, cmap, decimals)
     _label_axes(ax, tokens, w.size(0), w.size(1), xlabel, ylabel, position)
