@@ -70,10 +70,14 @@ BUNDLES = (
 # --- slide metadata ---------------------------------------------------------------------
 
 
+PREDICT_FIRST = "**Predict first.**"  # a prompt whose answer is the next cell's output
+
+
 def slide_type(cell: dict, previous: dict | None, in_setup: bool) -> str:
     """One rule for every lesson: a section (## or a stopping point) starts a slide, a ###
-    subsection or prose after an output a sub-slide; code stays with the prose before it;
-    the set-up (imports) is skipped."""
+    subsection or prose after an output a sub-slide; code stays with the prose before it, and
+    after a Predict-first prompt appears on the next key press (a fragment), so the answer is
+    not on the screen with the question; the set-up (imports) is skipped."""
     text = "".join(cell["source"])
     if in_setup:
         return "skip"
@@ -83,6 +87,9 @@ def slide_type(cell: dict, previous: dict | None, in_setup: bool) -> str:
         if text.startswith("### ") or (previous and previous["cell_type"] == "code"):
             return "subslide"
         return "-"
+    if previous and previous["cell_type"] == "markdown" and \
+            "".join(previous["source"]).strip().split("\n\n")[-1].startswith(PREDICT_FIRST):
+        return "fragment"  # the class guesses first: the cell and its output come on the next key
     return "subslide" if previous and previous["cell_type"] == "code" else "-"
 
 
