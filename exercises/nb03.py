@@ -40,7 +40,7 @@ def exercise_1(predict_zero_queries) -> None:
         K = torch.randn(T, d_k, generator=g, dtype=DTYPE)
         V = torch.randn(T, d_v, generator=g, dtype=DTYPE)
         want_out, want_w = self_attention(torch.zeros(T, d_k, dtype=DTYPE), K, V)
-        got = call_refusing(predict_zero_queries, V.clone(), refuse=READY_MADE_SOFTMAX,
+        got = call_refusing(predict_zero_queries, V.clone(), refuse=READY_MADE_SOFTMAX + ("exp",),
                             hint="predict the weights instead: what does a softmax make of a "
                             "row of T equal numbers?")
         require(isinstance(got, tuple | list) and len(got) == 2,
@@ -163,5 +163,5 @@ def exercise_4(weight_on) -> None:
         hits = (weights.argmax(dim=-1) == targets).to(DTYPE).mean(dim=-1)
         require(not torch.allclose(got, hits), "that counts how often the target gets the "
                 "largest weight; the question is how much weight it gets, on average")
-        raise Wrong("for each head h, take weights[h, t, targets[t]] for every query t, and "
-                    "average those numbers")
+        raise Wrong("row t of weights[h] holds query t's weights over the keys: from each row "
+                    "take the weight on that query's own target, then average over the rows")

@@ -419,6 +419,10 @@ def _cases_03() -> Iterator[Case]:
                      .scaled_dot_product_attention(torch.zeros_like(V), V, V)), "predict"),
         W(lambda V: (torch.softmax(torch.zeros(T(V), T(V), dtype=V.dtype), -1),
                      V.mean(0).expand(T(V), -1)), "predict"),
+        # a softmax written out by hand on the zero scores: computed, not predicted
+        W(lambda V: (torch.exp(torch.zeros(T(V), T(V), dtype=V.dtype))
+                     / torch.exp(torch.zeros(T(V), T(V), dtype=V.dtype)).sum(-1, keepdim=True),
+                     V.mean(0).expand(T(V), -1)), "predict"),
     ], right=[
         R(lambda V: [torch.full((T(V), T(V)), 1 / T(V)), V.mean(0).expand(T(V), -1)]),  # a list
     ])
