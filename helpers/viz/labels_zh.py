@@ -82,7 +82,7 @@ LABELS_ZH: dict[str, str] = {
     "block.note": "每个分支读取残差流经规范化的副本，\n再把结果加回残差流",
     # 6. 整个模型（第 07 课）
     "gpt2.ids": "词元 id\n(B, T)",
-    "gpt2.positions": "torch.arange(T)\n0, 1, …, T-1",
+    "gpt2.positions": "位置\n0, 1, …, T-1",
     "gpt2.wte": "wte[词元 id]\n(B, T, 768)",
     "gpt2.plus": "+",
     "gpt2.wpe": "wpe[0 … T-1]\n(T, 768)",
