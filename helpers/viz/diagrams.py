@@ -60,6 +60,7 @@ LABELS: dict[str, str] = {
     "qkv.w_k": "× W_k",
     "qkv.w_v": "× W_v",
     "qkv.q": "q",
+    "qkv.q_of": "of “{token}”",
     "qkv.k": "k",
     "qkv.v": "v",
     "qkv.query": "query",
@@ -411,6 +412,8 @@ def diagram_qkv(tokens: Sequence[str] = ("a", "robot", "must", "obey"),
     blues = matplotlib.colormaps[WEIGHT_CMAP]
     # the one query, run through every score cell (orange), met by every key (blue)
     _box(ax, cs, header - 0.47, 0.5, 0.34, L("qkv.q"), colors=QUERY, weight="bold")
+    _text(ax, cs + 0.32, header - 0.47, L("qkv.q_of").format(token=tokens[-1]), ann, ha="left",
+          color=QUERY[0])  # whose query it is
     ax.plot([cs, cs], [header - 0.64, rows[-1]], color=QUERY[0], linewidth=2.2, zorder=1)
     for i, (y, t) in enumerate(zip(rows, tokens, strict=True)):
         current = i == n - 1

@@ -22,6 +22,7 @@ LABELS_ZH: dict[str, str] = {
     "qkv.w_k": "× W_k",
     "qkv.w_v": "× W_v",
     "qkv.q": "q",
+    "qkv.q_of": "来自“{token}”",
     "qkv.k": "k",
     "qkv.v": "v",
     "qkv.query": "查询",
