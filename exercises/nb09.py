@@ -159,6 +159,8 @@ def _adamw_variant(p0, grads, lr, beta1, beta2, eps, weight_decay, kind: str):
             m_hat, v_hat = m, v
         denominator = (v_hat + eps).sqrt() if kind == "eps_inside" else v_hat.sqrt() + eps
         update = lr * m_hat / denominator
+        if kind == "efficient":  # the Adam paper's reordering: eps meets the uncorrected sqrt(v)
+            update = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t) * m / (v.sqrt() + eps)
         if kind == "decay_after":
             p = (p - update) * (1 - lr * weight_decay)
         elif kind == "coupled":
@@ -177,6 +179,10 @@ MISTAKES = {
     "decay_after": "the decay was applied after the update; torch.optim.AdamW decays the "
                    "weights as they were before this step",
     "eps_inside": "eps belongs outside the square root: sqrt(v_hat) + eps",
+    "efficient": "that is the Adam paper's faster order (a step of lr * sqrt(1 - beta2 ** t) / "
+                 "(1 - beta1 ** t), then m / (sqrt(v) + eps)). It adds eps to the uncorrected "
+                 "sqrt(v), so its eps acts larger; torch.optim.AdamW divides m_hat by "
+                 "sqrt(v_hat) + eps",
 }
 
 
@@ -184,7 +190,7 @@ MISTAKES = {
 def exercise_4(adamw_step) -> None:
     """adamw_step(p, grad, m, v, t, lr, beta1, beta2, eps, weight_decay) -> (p, m, v)."""
     gen = torch.Generator().manual_seed(99)
-    settings = [dict(lr=1e-2, beta1=0.9, beta2=0.99, eps=1e-8, weight_decay=0.1),
+    settings = [dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1),  # torch's betas
                 dict(lr=3e-2, beta1=0.8, beta2=0.95, eps=1e-3, weight_decay=0.5)]
     for hp in settings:
         p0 = torch.randn(6, generator=gen, dtype=torch.float64)

@@ -1124,7 +1124,15 @@ def _cases_09() -> Iterator[Case]:
         m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
         return p - lr * m_hat / (v_hat + eps).sqrt(), m, v
 
+    def efficient_order(p, grad, m, v, t, lr, beta1, beta2, eps, weight_decay):
+        p = p * (1 - lr * weight_decay)
+        m = beta1 * m + (1 - beta1) * grad
+        v = beta2 * v + (1 - beta2) * grad**2
+        step = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)  # Kingma & Ba, end of section 2
+        return p - step * m / (v.sqrt() + eps), m, v
+
     yield Case("09", 4, "adamw_step", [
+        W(efficient_order, "faster order"),
         W(no_correction, "bias correction"),
         W(adam_l2, "L2"),
         W(decay_after, "after the update"),
