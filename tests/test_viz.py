@@ -343,3 +343,54 @@ def test_mask_stages_updated_in_place_draw_the_same_pixels_as_a_new_figure():
     other = plot_mask(causal_mask(6))
     figure_png(other)
     assert stages(6, 2, float("-inf"), other) is not other  # not made by plot_mask_stages
+
+
+@pytest.fixture
+def chinese():
+    """The Chinese edition's language for one test, and English again whatever happens."""
+    from helpers.language import set_language
+
+    set_language("zh")
+    yield
+    set_language("en")
+
+
+def test_the_chinese_edition_labels_its_plots_in_chinese_without_missing_glyphs(chinese):
+    """A plot's own words (axes, legends, colour bars) come from labels_zh.PLOT_TEXTS_ZH in the
+    Chinese edition, drawn with the shipped CJK font: matplotlib warns of no missing glyph."""
+    import warnings
+
+    w = torch.softmax(torch.randn(5, 5).masked_fill(~causal_mask(5), float("-inf")), -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" would raise here
+        fig = _render(plot_attention(w, list("abcde"), masked=~causal_mask(5)))
+        heads = _render(viz.plot_attention_heads([w[None, None].expand(1, 2, 5, 5)], list("abcde"),
+                                                 layer=0, causal=True))
+        loss = _render(viz.plot_loss([{"step": 0, "train_loss": 4.2, "val_loss": 4.2},
+                                      {"step": 10, "train_loss": 3.0, "val_loss": 3.1}]))
+    ax = fig.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("键（被关注的）", "查询（发出关注的）")
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["已掩蔽"]
+    assert heads.axes[0].get_title() == "头 0"
+    assert [t.get_text() for t in loss.axes[0].get_legend().get_texts()] == ["训练集", "验证集"]
+
+
+def test_every_chinese_plot_text_is_used_and_keeps_its_fields():
+    """Each English key of PLOT_TEXTS_ZH is written in helpers.viz (a renamed label would leave
+    its Chinese behind), and its Chinese has the same {fields}."""
+    import re
+    import string
+    from pathlib import Path
+
+    from helpers.viz.labels_zh import PLOT_TEXTS_ZH
+
+    source = "".join(p.read_text(encoding="utf-8")
+                     for p in Path(viz.__file__).parent.glob("*.py") if p.name != "labels_zh.py")
+    written = lambda k: '"' + k.replace("\n", "\\n") + '"'  # as a string literal  # noqa: E731
+    assert [k for k in PLOT_TEXTS_ZH if written(k) not in source] == []
+    fields = lambda t: sorted(f for _, f, _, _ in string.Formatter().parse(t) if f)  # noqa: E731
+    assert [k for k, v in PLOT_TEXTS_ZH.items() if fields(k) != fields(v) and
+            not set(fields(v)) <= set(fields(k)) | {"stride"}] == []
+    english_left = [v for v in PLOT_TEXTS_ZH.values()  # no English word left in the Chinese
+                    if re.search(r"[A-Za-z]{4}", re.sub(r"\{\w+\}|softmax", "", v))]
+    assert english_left == []

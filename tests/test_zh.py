@@ -256,8 +256,9 @@ def test_every_chinese_label_is_in_the_shipped_font():
     from fontTools.ttLib import TTFont
 
     from helpers.viz.fonts import CJK_FONT, CJK_FONT_BOLD
-    from helpers.viz.labels_zh import LABELS_ZH
-    needed = {ch for text in LABELS_ZH.values() for ch in text if ord(ch) > 0x2E80}
+    from helpers.viz.labels_zh import LABELS_ZH, PLOT_TEXTS_ZH
+    needed = {ch for text in [*LABELS_ZH.values(), *PLOT_TEXTS_ZH.values()] for ch in text
+              if ord(ch) > 0x2E80}
     for path in (CJK_FONT, CJK_FONT_BOLD):
         missing = sorted(needed - set(map(chr, TTFont(path).getBestCmap())))
         assert missing == [], f"{path.name} lacks {missing}: run tools/subset_cjk_font.py"

@@ -5,7 +5,7 @@ helpers/viz/fonts/, so that figures need no system font.
 
 The source is Debian's fonts-noto-cjk (apt-get install fonts-noto-cjk), needed only to run this
 tool. The regular face keeps the 3,755 common characters of GB 2312 level 1, CJK and full-width
-punctuation, and every character of the diagrams' Chinese labels (so a learner's own Chinese
+punctuation, and every character of the diagrams' and plots' Chinese labels (so a learner's own Chinese
 labels render too); the bold face, used by the diagrams' titles, keeps the labels' characters
 and the punctuation. A test (tests/test_zh.py) fails when a label needs a character the font
 lacks, and names this tool.
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from helpers.viz.fonts import CJK_FAMILY, CJK_FONT, CJK_FONT_BOLD  # noqa: E402
-from helpers.viz.labels_zh import LABELS_ZH  # noqa: E402
+from helpers.viz.labels_zh import LABELS_ZH, PLOT_TEXTS_ZH  # noqa: E402
 
 SOURCE = Path("/usr/share/fonts/opentype/noto")
 SC = "Noto Sans CJK SC"
@@ -46,7 +46,7 @@ def wanted(common: bool) -> str:
     common hanzi as well."""
     punctuation = "".join(chr(c) for c in range(0x3000, 0x3040))  # CJK symbols and punctuation
     fullwidth = "".join(chr(c) for c in range(0xFF01, 0xFF5F))  # ，：；！？（）…
-    labels = "".join(LABELS_ZH.values())
+    labels = "".join(LABELS_ZH.values()) + "".join(PLOT_TEXTS_ZH.values())
     chars = punctuation + fullwidth + labels + "“”‘’…—·" + (gb2312_level1() if common else "")
     return "".join(sorted(set(chars)))
 

@@ -20,6 +20,7 @@ from helpers.viz.style import (
     _as_2d,
     _fmt,
     figure,
+    plot_words,
     styled,
     token_label,
 )
@@ -77,20 +78,20 @@ def plot_query_attention(
         ax.text(j, float(shown[j]), _fmt(v, 1), ha="center", va="bottom" if v >= 0 else "top",
                 rotation=rotation, fontsize=size, in_layout=False)  # inside the axes (ylim)
     ax.set_ylabel(score_label)
-    ax.set_title(f"scores of query '{query_name}'")
+    ax.set_title(plot_words("scores of query '{query}'", query=query_name))
     ax = axes[0, 1]
     ax.bar(range(n), row_w.numpy(), color=VISIBLE_COLOR)
     for j, v in enumerate(row_w.tolist()):
         ax.text(j, v, _fmt(v, 2), ha="center", va="bottom", rotation=rotation, fontsize=size,
                 in_layout=False)
     ax.set_ylim(0.0, 1.1 if rotation == 0 else 1.3)
-    ax.set_ylabel("weight (sums to 1)")
-    ax.set_title("softmax → weights")
+    ax.set_ylabel(plot_words("weight (sums to 1)"))
+    ax.set_title(plot_words("softmax → weights"))
     long_labels = max(len(k) for k in key_names) > 2
     for ax in axes[0]:
         ax.set_xticks(range(n))
         ax.set_xticklabels(key_names, rotation=90 if long_labels and n > 4 else 0)
-        ax.set_xlabel("key")
+        ax.set_xlabel(plot_words("key"))
     return fig
 
 @styled
@@ -131,13 +132,13 @@ def plot_distribution(
         if kept is not None:
             from matplotlib.patches import Patch
 
-            ax.legend(handles=[Patch(color=KEPT_COLOR, label="kept"),
-                               Patch(color=DROPPED_COLOR, label="dropped")], frameon=False)
+            ax.legend(handles=[Patch(color=KEPT_COLOR, label=plot_words("kept")),
+                               Patch(color=DROPPED_COLOR, label=plot_words("dropped"))], frameon=False)
         ax.bar(range(top), values.numpy(), color=colors)
         ax.set_xticks(range(top))
         long_labels = max(len(n) for n in names) > 2
         ax.set_xticklabels(names, rotation=90 if long_labels and top > 8 else 0)
-        ax.set_ylabel("probability")
+        ax.set_ylabel(plot_words("probability"))
         # a figure of these bars alone can be updated in place by the next call (fig=)
         ax.figure.distribution_key = key if len(ax.figure.axes) == 1 else None
     ax.set_ylim(0, max(1e-9, float(values.max())) * 1.15)
@@ -157,13 +158,13 @@ def plot_loss(history: Sequence[dict], title: str = "loss during training", ax=N
     fig = ax.figure
     if batch_losses:
         ax.plot(range(len(batch_losses)), list(batch_losses), color="#6baed6", linewidth=1.2,
-                label="each step's batch", zorder=1)
+                label=plot_words("each step's batch"), zorder=1)
     steps = [h["step"] for h in history]
     # train on top, dashed: the two estimates often coincide, and neither may hide the other
-    ax.plot(steps, [h["train_loss"] for h in history], "o--", label="train", zorder=3)
-    ax.plot(steps, [h["val_loss"] for h in history], "s-", label="validation", zorder=2)
-    ax.set_xlabel("step")
-    ax.set_ylabel("cross-entropy (nats per token)")
+    ax.plot(steps, [h["train_loss"] for h in history], "o--", label=plot_words("train"), zorder=3)
+    ax.plot(steps, [h["val_loss"] for h in history], "s-", label=plot_words("validation"), zorder=2)
+    ax.set_xlabel(plot_words("step"))
+    ax.set_ylabel(plot_words("cross-entropy (nats per token)"))
     ax.legend()
     ax.set_title(title)
     ax.grid(alpha=0.3)
@@ -229,7 +230,7 @@ def plot_beam_tree(
         if path in leaves:
             ax.text(depth + 0.45, y1, f"{joint:.3f}", ha="left", va="center",
                     fontsize=_annotation_size())
-    ax.text(depth + 0.45, 0.75, "joint p", ha="left", va="center", fontweight="bold")
+    ax.text(depth + 0.45, 0.75, plot_words("joint p"), ha="left", va="center", fontweight="bold")
     styles = [("#e08214", "--"), (VISIBLE_COLOR, "-"), ("#7b3294", ":")]
     for k, (label, path) in enumerate((paths or {}).items()):
         path = tuple(path)
@@ -245,7 +246,7 @@ def plot_beam_tree(
     ax.set_xlim(-0.4, depth + 1.05)
     ax.set_ylim(-len(leaves) + 0.4, 1.0)
     ax.set_xticks(range(1, depth + 1))
-    ax.set_xticklabels([f"token {i}" for i in range(1, depth + 1)])
+    ax.set_xticklabels([plot_words("token {i}", i=i) for i in range(1, depth + 1)])
     ax.tick_params(length=0)
     ax.set_yticks([])
     for side in ("top", "right", "left", "bottom"):
@@ -274,7 +275,8 @@ def plot_temperature_comparison(
     for ax, t, d in zip(axes[0], temperatures, dists, strict=True):
         plot_distribution(d, labels, top=top, title=f"T = {t:g}", ax=ax)
         entropy = -(d * torch.log(d.clamp_min(1e-300))).sum()
-        ax.text(0.97, 0.95, f"entropy\n{float(entropy):.2f} nats", transform=ax.transAxes,
+        ax.text(0.97, 0.95, plot_words("entropy\n{entropy} nats", entropy=f"{float(entropy):.2f}"),
+                transform=ax.transAxes,
                 ha="right", va="top", fontsize=_annotation_size())
         ax.set_ylim(0, highest * 1.15)
         if ax is not axes[0, 0]:  # one shared probability axis, labelled once
@@ -300,10 +302,10 @@ def plot_lr_schedule(config, title: str = "learning rate: warm-up, then cosine d
     ax.plot(steps, [config.lr_at(s) for s in steps], color=VISIBLE_COLOR, lw=2.5)
     if config.warmup_iters > 0:
         ax.axvspan(0, min(config.warmup_iters, config.max_iters), color="#e08214", alpha=0.15,
-                   label=f"warm-up ({config.warmup_iters} steps)")
+                   label=plot_words("warm-up ({n} steps)", n=config.warmup_iters))
         ax.legend(loc="upper right", frameon=False)
     ax.set(xlim=(0, config.max_iters), ylim=(0, 1.1 * max(config.lr_at(s) for s in steps)),
-           xlabel="step", ylabel="learning rate", title=title)
+           xlabel=plot_words("step"), ylabel=plot_words("learning rate"), title=title)
     ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
     ax.grid(alpha=0.3)
     return ax.figure
@@ -343,8 +345,9 @@ def plot_token_times(lengths: Sequence[int], times: dict[str, Sequence[float]], 
 
     for (label, series), (marker, color) in zip(times.items(), cycle(SERIES_STYLES)):
         ax.plot(lengths, [float(v) for v in series], marker, color=color, lw=2, label=label)
-    xlabel = "tokens in the sequence so far"
-    ax.set(xlim=(0, 1.05 * max(lengths)), ylim=(0, None), ylabel=f"{unit} per new token",
+    xlabel = plot_words("tokens in the sequence so far")
+    ax.set(xlim=(0, 1.05 * max(lengths)), ylim=(0, None),
+           ylabel=plot_words("{unit} per new token", unit=unit),
            title=title, xlabel=xlabel if note is None else f"{xlabel}\n{note}")
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
@@ -365,18 +368,19 @@ def plot_kv_cache_memory(configs: dict, batch_size: int = 1, bytes_per_value: in
         n = torch.arange(1, c.n_positions + 1)
         one_layer = n * 2 * c.n_embd * bytes_per_value * batch_size / 1e6  # MB
         ax.plot(n, one_layer * c.n_layer, "-", color=SERIES_STYLES[0][1], lw=2.5,
-                label=f"all {c.n_layer} layers")
-        ax.plot(n, one_layer, ":", color=SERIES_STYLES[1][1], lw=2.5, label="one layer")
+                label=plot_words("all {n} layers", n=c.n_layer))
+        ax.plot(n, one_layer, ":", color=SERIES_STYLES[1][1], lw=2.5, label=plot_words("one layer"))
         end = float(one_layer[-1] * c.n_layer)
-        ax.text(0.97, 0.4, f"{end:.3g} MB at\n{c.n_positions:,} tokens", ha="right",
+        ax.text(0.97, 0.4, plot_words("{mb} MB at\n{n} tokens", mb=f"{end:.3g}", n=f"{c.n_positions:,}"),
+                ha="right",
                 va="center", transform=ax.transAxes, fontsize=_annotation_size())  # clear of
         # both lines: below the solid one, above the dotted one
         ax.set_xlim(0, c.n_positions * 1.02)
         ax.set_ylim(0, end * 1.1)
-        ax.set(xlabel="tokens stored", title=name)
+        ax.set(xlabel=plot_words("tokens stored"), title=name)
         ax.legend(frameon=False, loc="upper left")
         ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("MB (10⁶ bytes)")
+    axes[0, 0].set_ylabel(plot_words("MB (10⁶ bytes)"))
     if title:
         fig.suptitle(title)
     return fig

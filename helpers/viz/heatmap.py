@@ -23,6 +23,7 @@ from helpers.viz.style import (
     _fmt,
     _masked_patch,
     figure,
+    plot_words,
     styled,
     token_label,
 )
@@ -35,9 +36,9 @@ def _label_axes(
     """Tokens on both axes: rows are queries (attending), columns are keys (attended to).
     `box`: the axes' position before a colour bar took its share (for the labels' size)."""
     if xlabel:
-        ax.set_xlabel("key (attended to)" if tokens is not None else "key position")
+        ax.set_xlabel(plot_words("key (attended to)" if tokens is not None else "key position"))
     if ylabel:
-        ax.set_ylabel("query (attending)" if tokens is not None else "query position")
+        ax.set_ylabel(plot_words("query (attending)" if tokens is not None else "query position"))
     ax.set_xticks(range(n_cols))
     ax.set_yticks(range(n_rows))
     ax.tick_params(length=0)
@@ -110,7 +111,7 @@ def plot_attention(
     if colorbar:
         bar = fig.colorbar(im, ax=ax, shrink=0.8)
         if masked is not None and masked.any():
-            bar.ax.legend(handles=[_masked_patch("masked")], loc="upper center",
+            bar.ax.legend(handles=[_masked_patch(plot_words("masked"))], loc="upper center",
                           bbox_to_anchor=(0.5, -0.04), frameon=False, handlelength=1.2)
     if annotate:
         _write_cells(ax, w, vmin, vmax, cmap, decimals)

@@ -139,3 +139,57 @@ LABELS_ZH: dict[str, str] = {
     "induction.copies": "关注那里，复制",
     "induction.predicts": "预测",
 }
+
+
+# The plots' own words (axis labels, legend entries, the texts a plot function writes), English ->
+# Chinese, for `helpers.viz.style.plot_words`. Titles and labels a notebook passes in stay as
+# the notebook's code writes them (the code is the same in both editions).
+PLOT_TEXTS_ZH: dict[str, str] = {
+    # attention maps and masks (heatmap.py, masks.py)
+    "key (attended to)": "键（被关注的）",
+    "key position": "键的位置",
+    "query (attending)": "查询（发出关注的）",
+    "query position": "查询的位置",
+    "masked": "已掩蔽",
+    "may attend": "可以关注",
+    "masked (−∞, weight 0)": "已掩蔽（−∞，权重为 0）",
+    "masked, but set to {fill}": "已掩蔽，但被设成了 {fill}",
+    "the query row": "这个查询的那一行",
+    "query (each row of the weight matrix)": "查询（权重矩阵的每一行）",
+    "weight on future keys": "放在未来键上的权重",
+    "attention that leaks to the future": "泄漏到未来的注意力",
+    "attention weight": "注意力权重",
+    "; every {ordinal} token labelled": "；每 {ordinal} 个词元标一个",
+    "head {h}": "头 {h}",
+    "layer {layer}: every head": "第 {layer} 层：所有的头",
+    # one query's scores and weights; distributions; training; the cache (charts.py)
+    "scores of query '{query}'": "查询“{query}”的评分",
+    "weight (sums to 1)": "权重（总和为 1）",
+    "softmax → weights": "softmax → 权重",
+    "key": "键",
+    "kept": "保留",
+    "dropped": "舍弃",
+    "probability": "概率",
+    "each step's batch": "每一步自己的批量",
+    "train": "训练集",
+    "validation": "验证集",
+    "step": "步数",
+    "cross-entropy (nats per token)": "交叉熵（每个词元的奈特数）",
+    "token {i}": "第 {i} 个词元",
+    "joint p": "联合概率",
+    "entropy\n{entropy} nats": "熵\n{entropy} 奈特",
+    "warm-up ({n} steps)": "预热（{n} 步）",
+    "learning rate": "学习率",
+    "tokens in the sequence so far": "序列目前的词元数",
+    "{unit} per new token": "每个新词元的 {unit}",
+    "all {n} layers": "全部 {n} 层",
+    "one layer": "一层",
+    "{mb} MB at\n{n} tokens": "{n} 个词元时\n{mb} MB",
+    "tokens stored": "已存的词元数",
+    "MB (10⁶ bytes)": "MB（10⁶ 字节）",
+    # a melody (piano_roll.py)
+    "pitch": "音高",
+    "note": "音符",
+    "tonic ({name})": "主音（{name}）",
+    "not in the scale": "不在音阶中",
+}

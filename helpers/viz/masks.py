@@ -21,6 +21,7 @@ from helpers.viz.style import (
     _fmt,
     _masked_patch,
     figure,
+    plot_words,
     styled,
     token_label,
 )
@@ -66,7 +67,8 @@ def mask_legend_handles() -> list:
     fig.legend(handles=mask_legend_handles(), loc="outside lower center", ncols=2)."""
     from matplotlib.patches import Patch
 
-    return [Patch(facecolor=VISIBLE_COLOR, label="may attend"), _masked_patch("masked")]
+    return [Patch(facecolor=VISIBLE_COLOR, label=plot_words("may attend")),
+            _masked_patch(plot_words("masked"))]
 
 
 @styled
@@ -168,11 +170,12 @@ def _mask_stages_marks(fig, m: torch.Tensor, fill: float, query: int | None) -> 
     if query is not None:
         for ax in axes:
             ax.add_patch(Rectangle((-0.5, query - 0.5), m.size(1), 1, **row))
-    handles = [_masked_patch("masked (−∞, weight 0)")]
+    handles = [_masked_patch(plot_words("masked (−∞, weight 0)"))]
     if fill != float("-inf"):
-        handles = [Rectangle((0, 0), 1, 1, **leaked, label=f"masked, but set to {_fill_name(fill)}")]
+        handles = [Rectangle((0, 0), 1, 1, **leaked,
+                             label=plot_words("masked, but set to {fill}", fill=_fill_name(fill)))]
     if query is not None:
-        handles.append(Rectangle((0, 0), 1, 1, **row, label="the query row"))
+        handles.append(Rectangle((0, 0), 1, 1, **row, label=plot_words("the query row")))
     fig.legend(handles=handles, loc="outside lower center", frameon=False, ncols=len(handles))
 
 
@@ -204,11 +207,11 @@ def plot_future_leak(
                     fontsize=_annotation_size())
     ax.set_xticks(range(T))
     ax.set_xticklabels(names)
-    ax.set_xlabel("query (each row of the weight matrix)")
-    ax.set_ylabel("weight on future keys")
+    ax.set_xlabel(plot_words("query (each row of the weight matrix)"))
+    ax.set_ylabel(plot_words("weight on future keys"))
     ax.set_ylim(0, 1.1)
     ax.legend(frameon=False, loc="upper right")
-    ax.set_title("attention that leaks to the future")
+    ax.set_title(plot_words("attention that leaks to the future"))
     return fig
 
 
@@ -273,7 +276,7 @@ def plot_attention_heads(
                        cmap=WEIGHT_CMAP, vmin=0, vmax=1)
         if causal:  # the future: masked, not a weight of 0
             _draw_masked_cells(ax, ~torch.ones(T, T, dtype=torch.bool).tril())
-        ax.set_title(f"head {h}" if layer is not None else f"L{lay} H{h}",
+        ax.set_title(plot_words("head {h}", h=h) if layer is not None else f"L{lay} H{h}",
                      fontsize=FONT_SIZE * style._scale * (1.0 if layer is not None else 0.85))
         if show_tokens:
             labels = [token_label(t) for t in tokens][-T:][::stride]
@@ -291,14 +294,15 @@ def plot_attention_heads(
             ax.set_yticks([])
     for k in range(len(panels), nrows * ncols):
         axes.flat[k].set_visible(False)
-    bar = fig.colorbar(im, ax=axes, shrink=0.6, label="attention weight")
+    bar = fig.colorbar(im, ax=axes, shrink=0.6, label=plot_words("attention weight"))
     if causal:
-        bar.ax.legend(handles=[_masked_patch("masked")], loc="upper center",
+        bar.ax.legend(handles=[_masked_patch(plot_words("masked"))], loc="upper center",
                       bbox_to_anchor=(0.5, -0.04), frameon=False, handlelength=1.2)
     ordinal = {2: "2nd", 3: "3rd"}.get(stride, f"{stride}th")
-    labelled = f"; every {ordinal} token labelled" if show_tokens and stride > 1 else ""
-    fig.supxlabel(f"key (attended to){labelled}")
-    fig.supylabel("query (attending)")
+    labelled = (plot_words("; every {ordinal} token labelled", ordinal=ordinal, stride=stride)
+                if show_tokens and stride > 1 else "")
+    fig.supxlabel(plot_words("key (attended to)") + labelled)
+    fig.supylabel(plot_words("query (attending)"))
     if title is not None or layer is not None:
-        fig.suptitle(title if title is not None else f"layer {layer}: every head")
+        fig.suptitle(title if title is not None else plot_words("layer {layer}: every head", layer=layer))
     return fig

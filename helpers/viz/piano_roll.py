@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from helpers.music import NOTE_NAMES, STEPS_PER_BAR, TONIC, Note, in_scale, pitch_name
-from helpers.viz.style import KEPT_COLOR, figure, styled
+from helpers.viz.style import KEPT_COLOR, figure, plot_words, styled
 
 
 @styled
@@ -43,12 +43,12 @@ def plot_piano_roll(melody: Sequence[Note], title: str = "", ax=None, tonic: int
     ticks = [p for p in range(low, high + 1) if (p - tonic) % 12 in (0, 7)]  # tonics, dominants
     ax.set_yticks(ticks)
     ax.set_yticklabels([pitch_name(p) for p in ticks])
-    ax.set_ylabel("pitch")
+    ax.set_ylabel(plot_words("pitch"))
     if legend:
-        ax.legend(handles=[Patch(facecolor=KEPT_COLOR, edgecolor="black", label="note"),
+        ax.legend(handles=[Patch(facecolor=KEPT_COLOR, edgecolor="black", label=plot_words("note")),
                            Patch(facecolor=tonic_color, edgecolor="black",
-                                 label=f"tonic ({NOTE_NAMES[tonic % 12]})"),
-                           Patch(facecolor="#ececec", label="not in the scale")],
+                                 label=plot_words("tonic ({name})", name=NOTE_NAMES[tonic % 12])),
+                           Patch(facecolor="#ececec", label=plot_words("not in the scale"))],
                   loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     if title:
         ax.set_title(title)

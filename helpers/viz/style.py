@@ -39,9 +39,30 @@ def set_projector_mode(on: bool = True, scale: float = 1.35) -> None:
     _scale = scale if on else 1.0
 
 
+def plot_words(english: str, **fields) -> str:
+    """A plot's own words (an axis label, a legend entry) in the edition's language: in the
+    Chinese edition the Chinese of `english` from labels_zh.PLOT_TEXTS_ZH; `fields` fill its
+    {placeholders}."""
+    from helpers.language import language
+
+    text = english
+    if language() == "zh":
+        from helpers.viz.labels_zh import PLOT_TEXTS_ZH
+
+        text = PLOT_TEXTS_ZH.get(english, english)
+    return text.format(**fields) if fields else text
+
+
 def _rc() -> dict:
+    from helpers.language import language
+
     size = FONT_SIZE * _scale
-    return {
+    fonts = {}
+    if language() == "zh":  # Chinese words fall back to the shipped CJK font, glyph by glyph
+        from helpers.viz.fonts import register_cjk_font
+
+        fonts = {"font.family": [LATIN_FONT, register_cjk_font()]}
+    return fonts | {
         "font.size": size,
         "axes.titlesize": size * 1.1,
         "axes.labelsize": size,
