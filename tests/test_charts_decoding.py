@@ -4,6 +4,7 @@ import warnings
 
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from helpers import viz
@@ -19,7 +20,7 @@ TREE = {
 def _render(fig):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a mathtext parse error or a missing glyph would warn
-        fig.canvas.draw()
+        FigureCanvasAgg(fig).draw()  # the base canvas of a Figure() draws nothing
     assert isinstance(fig, Figure)
     assert fig.get_figwidth() <= viz.FIG_WIDTH
     return fig

@@ -4,6 +4,7 @@ KV cache's memory. Each draws what it is given, fits the notebook's width, and r
 import warnings
 
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from helpers import GPTConfig, KVCache
@@ -23,7 +24,7 @@ SHIPPED = GPTConfig(vocab_size=65, n_positions=128, n_embd=192, n_layer=6, n_hea
 def _render(fig):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a missing glyph or a mathtext parse would warn/raise
-        fig.canvas.draw()
+        FigureCanvasAgg(fig).draw()  # the base canvas of a Figure() draws nothing
     assert isinstance(fig, Figure)
     assert fig.get_figwidth() <= FIG_WIDTH
     return fig

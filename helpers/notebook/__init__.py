@@ -19,5 +19,9 @@ def setup(language: str = "en") -> None:
     a retina PNG and a NameError that says which earlier cell defines the missing name.
     `import helpers` changes nothing by itself."""
     set_language(language)
+    if language == "zh":  # Chinese words in any figure, the notebook's own code's included
+        from helpers.viz.style import use_cjk_font
+
+        use_cjk_font()
     enable_notebook_display()
     install_cell_hints()

@@ -53,6 +53,16 @@ def plot_words(english: str, **fields) -> str:
     return text.format(**fields) if fields else text
 
 
+def use_cjk_font() -> None:
+    """Let every later figure, the notebook's own included, draw Chinese characters with the
+    shipped CJK font (helpers.notebook.setup(language="zh") calls it)."""
+    import matplotlib
+
+    from helpers.viz.fonts import register_cjk_font
+
+    matplotlib.rcParams["font.family"] = [LATIN_FONT, register_cjk_font()]
+
+
 def _rc() -> dict:
     from helpers.language import language
 
