@@ -25,13 +25,18 @@ def test_sections_start_slides_and_the_set_up_is_skipped():
              {"cell_type": "markdown", "source": ["## Set-up\n"]},
              {"cell_type": "code", "source": ["import torch\n"]},
              {"cell_type": "markdown", "source": ["## 1. An idea\n"]},
-             {"cell_type": "code", "source": ["x = 1\n"]},
-             {"cell_type": "code", "source": ["y = 2\n"]},
+             {"cell_type": "code", "source": ["x\n"], "outputs": [{"output_type": "stream"}]},
+             {"cell_type": "code", "source": ["y = 2\n"], "outputs": []},  # after an output
              {"cell_type": "markdown", "source": ["What it shows.\n"]},
-             {"cell_type": "markdown", "source": ["### A detail\n"]}]
+             {"cell_type": "markdown", "source": ["### A detail\n"]},
+             {"cell_type": "code", "source": ["def answer():\n    ...\n"], "outputs": []},
+             {"cell_type": "code", "source": ["check.exercise_1(answer)\n"]},  # with its answer
+             {"cell_type": "markdown", "source": ["**Predict first.** Will it?\n"]},
+             {"cell_type": "code", "source": ["x\n"]}]  # the answer: on the next key press
     nb = slides.set_slides({"cells": cells})
     types = [c["metadata"]["slideshow"]["slide_type"] for c in nb["cells"]]
-    assert types == ["slide", "skip", "skip", "slide", "-", "subslide", "subslide", "subslide"]
+    assert types == ["slide", "skip", "skip", "slide", "-", "subslide", "subslide", "subslide", "-",
+                     "-", "subslide", "fragment"]
 
 
 @pytest.fixture(scope="module")

@@ -75,7 +75,7 @@ PREDICT_FIRST = "**Predict first.**"  # a prompt whose answer is the next cell's
 
 def slide_type(cell: dict, previous: dict | None, in_setup: bool) -> str:
     """One rule for every lesson: a section (## or a stopping point) starts a slide, a ###
-    subsection or prose after an output a sub-slide; code stays with the prose before it, and
+    subsection or prose after code a sub-slide; code stays with the prose or silent code before it, and
     after a Predict-first prompt appears on the next key press (a fragment), so the answer is
     not on the screen with the question; the set-up (imports) is skipped."""
     text = "".join(cell["source"])
@@ -90,7 +90,10 @@ def slide_type(cell: dict, previous: dict | None, in_setup: bool) -> str:
     if previous and previous["cell_type"] == "markdown" and \
             "".join(previous["source"]).strip().split("\n\n")[-1].startswith(PREDICT_FIRST):
         return "fragment"  # the class guesses first: the cell and its output come on the next key
-    return "subslide" if previous and previous["cell_type"] == "code" else "-"
+    # after an output, a new sub-slide; after code that shows nothing (an exercise's answer
+    # cell), the same one, so that a check stays with the answer it checks
+    return "subslide" if previous and previous["cell_type"] == "code" and previous.get("outputs") \
+        else "-"
 
 
 # jupyterlab-rise's settings, keys in the order nbformat writes them: a theme whose font ships
@@ -166,7 +169,9 @@ def section_notes(cells: list[dict], edition: str = "en") -> str:
         if cell["cell_type"] == "markdown" and words["predict"] in source:
             notes.append(words["ask"]
                          + (words["answer"] + teacher["answer"] if "answer" in teacher else ""))
-    unquoted = re.sub(r"(?m)^> ?", "", text)  # the box is a block quote
+    # a box is a block quote: its lines alone, so that prose naming the boxes is not one
+    unquoted = "\n".join(re.sub(r"^> ?", "", line) for line in text.splitlines()
+                         if line.startswith(">"))
     end = re.escape(words["end"])
     for box in re.finditer(r"\*\*" + words["box"] + r"[^*]*\*\*\s*(.+?" + end + r")(\s|$|(?<=。))",
                            unquoted, re.S):  # every misconception box of the section
