@@ -91,16 +91,28 @@ def exercise_2(unknown_characters, tokenizer) -> None:
 def exercise_3(may_attend) -> None:
     """may_attend(i, T): the positions (keys) that token i may attend to under the causal mask."""
     for T in (1, 2, 5, 9):
-        for i in range(T):
+        for i in reversed(range(T)):  # the last token first, where the slips differ
             got = call(may_attend, i, T)
-            require(not isinstance(got, torch.Tensor) or got.dim() == 1,
+            require(not isinstance(got, torch.Tensor | str) or
+                    (isinstance(got, torch.Tensor) and got.dim() == 1),
                     "return the positions as a list of ints, e.g. [0, 1, 2]")
-            got = [int(j) for j in got]
+            try:
+                items = list(got)
+            except TypeError:
+                raise Wrong(f"may_attend({i}, {T}) returned {got!r}: return the list of every "
+                            "position token i may attend to, e.g. [0, 1, 2], not one number") from None
+            require(not items or not all(isinstance(j, bool) or (isinstance(j, torch.Tensor) and
+                                         j.dtype == torch.bool) for j in items),
+                    "that is a row of the mask, one True/False per key; return the positions "
+                    "where it is True, e.g. [0, 1, 2]")
+            got = [as_int(j, "each position") for j in items]
             want = causal_mask(T)[i].nonzero().flatten().tolist()
             if got == want:
                 continue
             if sorted(got) == want:
                 raise Wrong("the right positions, but list them in increasing order")
+            require(got != list(range(T)), "that is BERT's full mask, every position; GPT's "
+                    "causal mask hides the tokens after i")
             require(got != list(range(i)), "a token may also attend to itself")
             require(got != list(range(i, T)), "that is the future: under GPT's mask a token "
                     "sees itself and the tokens before it")

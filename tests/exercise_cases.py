@@ -172,7 +172,11 @@ def _cases_00() -> Iterator[Case]:
     ], wrong=[
         W(lambda i, T: list(range(i)), "itself"),  # forgets itself
         W(lambda i, T: list(range(i, T)), "future"),
-        W(lambda i, T: list(range(T))),  # BERT's full mask
+        W(lambda i, T: list(range(T)), "BERT's full mask"),
+        W(lambda i, T: i + 1, "not one number"),  # how many, not which
+        W(lambda i, T: causal_mask(T)[i].tolist(), "row of the mask"),  # True/False per key
+        W(lambda i, T: [str(j) for j in range(i + 1)], "whole number"),  # strings
+        W(lambda i, T: str(list(range(i + 1))), "list of ints"),  # the list's printout
         W(lambda i, T: list(range(i, -1, -1)), "increasing order"),
         W(lambda i, T: [0, 1, 2]),  # the picture's row 2, hard-coded
     ])

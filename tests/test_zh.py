@@ -28,7 +28,7 @@ REJECTED = {
     "随机失活": "dropout is 暂退法", "丢弃法": "dropout is 暂退法",
     "注意力分数": "attention score is 注意力评分", "集束搜索": "beam search is 束搜索",
 }
-GLOSSARY_CELL = "21-983f45"  # 00's glossary names the variants after 亦作 ("also")
+GLOSSARY_CELLS = ("21-983f45", "00-gloss-2")  # 00's glossary names the variants after 亦作 ("also")
 
 
 @pytest.fixture
@@ -45,15 +45,15 @@ def zh_texts() -> list[tuple[str, str]]:
     for english in ENGLISH:
         zh = zh_edition.zh_path(english)
         for cell in zh_edition.read(zh)["cells"]:
-            if cell["id"] == GLOSSARY_CELL:
+            if cell["id"] in GLOSSARY_CELLS:
                 continue
             text = zh_edition.text_of(cell) + json.dumps(cell["metadata"].get("teacher", ""), ensure_ascii=False)
             found.append((f"{zh.relative_to(ROOT)} cell {cell['id']}", text))
     for name in ("README.zh.md", "docs/teachers_guide.zh.md"):
         found.append((name, (ROOT / name).read_text(encoding="utf-8")))
     found.append(("exercises/zh.json", i18n.CATALOG.read_text(encoding="utf-8")))
-    from helpers.viz.labels_zh import LABELS_ZH
-    found.append(("helpers/viz/labels_zh.py", "\n".join(LABELS_ZH.values())))
+    from helpers.viz.labels_zh import LABELS_ZH, PLOT_TEXTS_ZH
+    found.append(("helpers/viz/labels_zh.py", "\n".join([*LABELS_ZH.values(), *PLOT_TEXTS_ZH.values()])))
     return found
 
 
