@@ -122,6 +122,13 @@ def test_gallery_and_head_grid_shapes():
     fig = _render(plot_mask_gallery(masks, TOKENS))
     shown = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in shown] == ["causal", "full", "prefix"]
+    # one token list per panel: BERT's sentence with [MASK], GPT's plain text
+    own = _render(plot_mask_gallery({"bert": full_mask(3), "gpt": causal_mask(3)},
+                                    {"bert": ["the", "[MASK]", "barks"], "gpt": ["the", "dog", "barks"]}))
+    assert [[t.get_text() for t in ax.get_yticklabels()] for ax in own.axes[:2]][0] == ["the", "[MASK]", "barks"]
+    assert [t.get_text() for t in own.axes[1].get_xticklabels()] == ["the", "dog", "barks"]
+    with pytest.raises(ValueError, match="one token list per mask"):
+        plot_mask_gallery({"bert": full_mask(3)}, {"gpt": ["a", "b", "c"]})
     attn = [torch.softmax(torch.randn(1, 12, 5, 5), -1) for _ in range(2)]
     fig = _render(plot_attention_heads(attn, ["a", "b", "c", "d", "e"], layer=1, ncols=4))
     heads = [ax for ax in fig.axes if ax.get_visible() and ax.get_title().startswith("head")]

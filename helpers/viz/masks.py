@@ -216,11 +216,14 @@ def plot_future_leak(
 
 
 @styled
-def plot_mask_gallery(masks: dict, tokens: Sequence[str] | None = None, ncols: int = 3):
-    """Several (T, T) masks side by side, one title each, sharing the query/key labels."""
+def plot_mask_gallery(masks: dict, tokens: Sequence[str] | dict | None = None, ncols: int = 3):
+    """Several (T, T) masks side by side, one title each, sharing the query/key labels; or, with
+    `tokens` a dict {title: tokens}, each with its own (a causal LM reads text without [MASK])."""
     import math
 
-
+    if isinstance(tokens, dict) and set(tokens) != set(masks):
+        raise ValueError(f"tokens has labels for {sorted(tokens)}, the masks are {sorted(masks)}: "
+                         "give one token list per mask title, or one list for all")
     n = len(masks)
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
@@ -228,7 +231,8 @@ def plot_mask_gallery(masks: dict, tokens: Sequence[str] | None = None, ncols: i
     fig, axes = figure(nrows, ncols, height=nrows * min(3.2, 1.2 + 0.3 * T))
     for k, (title, mask) in enumerate(masks.items()):
         r, c = divmod(k, ncols)
-        plot_mask(mask, tokens, title, axes[r, c], legend=False, xlabel=r == nrows - 1 or
+        labels = tokens[title] if isinstance(tokens, dict) else tokens
+        plot_mask(mask, labels, title, axes[r, c], legend=False, xlabel=r == nrows - 1 or
                   k + ncols >= n, ylabel=c == 0)
     for k in range(n, nrows * ncols):
         axes.flat[k].set_visible(False)
