@@ -67,6 +67,18 @@ def test_the_translation_is_of_the_current_english(english):
 
 
 @pytest.mark.parametrize("english", ENGLISH, ids=IDS)
+def test_the_slides_are_the_english_slides(english):
+    """Every zh cell carries its English cell's metadata (slide types above all), so the two
+    decks have the same slides; only the speaker notes and the translation record differ."""
+    en_meta = {c["id"]: c["metadata"] for c in zh_edition.read(english)["cells"]}
+    own = ("teacher", "translation")
+    differ = [c["id"] for c in zh_edition.read(zh_edition.zh_path(english))["cells"]
+              if {k: v for k, v in c["metadata"].items() if k not in own}
+              != {k: v for k, v in en_meta[c["id"]].items() if k not in own}]
+    assert differ == [], "run python tools/zh_edition.py --sync"
+
+
+@pytest.mark.parametrize("english", ENGLISH, ids=IDS)
 def test_the_code_is_the_english_code(english):
     differ = zh_edition.parity(english)
     assert not differ, "\n".join(differ)

@@ -309,12 +309,16 @@ def sync(english: Path) -> list[str]:
             cells.append(cell)
             continue
         record = cell["metadata"].setdefault("translation", {})
+        own = {k: v for k, v in cell["metadata"].items() if k not in ("teacher", "translation")}
+        own = copy.deepcopy(own)
         for key, value in en_cell["metadata"].items():  # slides and the rest follow the English
             if key not in ("teacher", "translation"):
                 cell["metadata"][key] = copy.deepcopy(value)
         for key in [k for k in cell["metadata"] if k not in en_cell["metadata"]]:
             if key not in ("teacher", "translation"):
                 del cell["metadata"][key]
+        if own != {k: v for k, v in cell["metadata"].items() if k not in ("teacher", "translation")}:
+            changes.append(f"{en_cell['id']}: metadata (slides) copied from the English")
         for en_form, zh_form, chinese, what, _ in MINUTE_FORMS:
             found = en_form.search(text_of(en_cell))
             if found and zh_form.search(text_of(cell)):
