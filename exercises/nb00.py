@@ -28,6 +28,7 @@ def _modules() -> list[tuple[str, nn.Module]]:
         ("a 1-block GPT", GPT(GPTConfig(vocab_size=29, n_positions=5, n_embd=8, n_layer=1,
                                          n_head=2))),
         ("nn.ReLU()", nn.ReLU()),  # no parameters at all: an empty sum
+        ("nn.BatchNorm1d(4)", nn.BatchNorm1d(4)),  # 8 parameters and 9 numbers of buffers
     ]
 
 
@@ -52,6 +53,9 @@ def exercise_1(count_parameters) -> None:
         require(got != sum(p.numel() for p in module.parameters() if p.dim() >= 2),
                 f"for {name} only the matrices were counted: biases and LayerNorm gains are "
                 "parameters too")
+        require(got != sum(t.numel() for t in module.state_dict().values()),
+                f"for {name} its buffers were counted too: state_dict() also holds running "
+                "statistics, which are not learned. Count module.parameters() only")
         raise Wrong(f"for {name} you counted {got:,}; that is not the number of elements of "
                     "all its parameter tensors")
 
@@ -90,7 +94,7 @@ def exercise_2(unknown_characters, tokenizer) -> None:
 @exercise("00", 3)
 def exercise_3(may_attend) -> None:
     """may_attend(i, T): the positions (keys) that token i may attend to under the causal mask."""
-    for T in (1, 2, 5, 9):
+    for T in (9, 5, 2, 1):  # long sequences first, where the slips differ
         for i in reversed(range(T)):  # the last token first, where the slips differ
             got = call(may_attend, i, T)
             require(not isinstance(got, torch.Tensor | str) or
@@ -111,8 +115,13 @@ def exercise_3(may_attend) -> None:
                 continue
             if sorted(got) == want:
                 raise Wrong("the right positions, but list them in increasing order")
+            require(not (len(got) == T and set(got) <= {0, 1}), "that looks like a row of the "
+                    "mask as 0/1, one number per key; return the positions where it is 1, e.g. "
+                    "[0, 1, 2]")
             require(got != list(range(T)), "that is BERT's full mask, every position; GPT's "
                     "causal mask hides the tokens after i")
+            require(got != list(range(i + 1, T)), "those are the tokens after i, the future, "
+                    "which GPT's mask hides; a token sees itself and the tokens before it")
             require(got != list(range(i)), "a token may also attend to itself")
             require(got != list(range(i, T)), "that is the future: under GPT's mask a token "
                     "sees itself and the tokens before it")

@@ -153,6 +153,7 @@ def _cases_00() -> Iterator[Case]:
         W(lambda m: sum(p.shape[0] for p in m.parameters())),
         # torch.cat of no tensors raises: nn.ReLU() has no parameters
         W(lambda m: torch.nn.utils.parameters_to_vector(m.parameters()).numel(), "no parameters at all"),
+        W(lambda m: sum(t.numel() for t in m.state_dict().values()), "buffers"),  # + running stats
     ], right=[
         R(lambda m: torch.tensor(sum(p.numel() for p in m.parameters()))),  # a 0-d int tensor
         R(lambda m: np.int64(sum(p.numel() for p in m.parameters()))),  # a NumPy integer
@@ -173,6 +174,8 @@ def _cases_00() -> Iterator[Case]:
         W(lambda i, T: list(range(i)), "itself"),  # forgets itself
         W(lambda i, T: list(range(i, T)), "future"),
         W(lambda i, T: list(range(T)), "BERT's full mask"),
+        W(lambda i, T: list(range(i + 1, T)), "the future"),  # strictly after i
+        W(lambda i, T: causal_mask(T)[i].int().tolist(), "as 0/1"),  # the row, as numbers
         W(lambda i, T: i + 1, "not one number"),  # how many, not which
         W(lambda i, T: causal_mask(T)[i].tolist(), "row of the mask"),  # True/False per key
         W(lambda i, T: [str(j) for j in range(i + 1)], "whole number"),  # strings
@@ -962,9 +965,25 @@ def _cases_07() -> Iterator[Case]:
 
 
 def _cases_08() -> Iterator[Case]:
+    def running_sum(probs, u):  # each start as total - p: rounds, and u may fall between slices
+        total = 0.0
+        for i, p in enumerate(probs.tolist()):
+            total += p
+            if total - p <= u < total:
+                return i
+        return max(i for i, p in enumerate(probs.tolist()) if p > 0)
+
+    def prefix_sums(probs, u):  # each slice's end summed anew: other roundings than cumsum's
+        for i in range(len(probs)):
+            if probs[i] > 0 and float(probs[:i].sum()) <= u < float(probs[: i + 1].sum()):
+                return i
+        return int((probs > 0).nonzero().max())
+
     yield Case("08", 1, "pick", right=[
         R(lambda probs, u: torch.searchsorted(probs.cumsum(0), u, right=True)),
+        R(prefix_sums),
     ], wrong=[
+        W(running_sum, "running total before adding"),  # total - p: a gap at a slice's end
         W(lambda probs, u: int((probs.cumsum(0) < u).sum()), "probability is 0"),  # u on an edge
         W(lambda probs, u: int(probs.argmax()), "greedy"),
         W(lambda probs, u: int(torch.multinomial(probs, 1))),

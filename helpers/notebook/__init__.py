@@ -7,10 +7,12 @@ set-up every notebook's first cell calls. Imports the layers below; nothing impo
 """
 
 from helpers.language import set_language
+from helpers.notebook.environment import environment_report
 from helpers.notebook.hints import install_cell_hints
 from helpers.notebook.widgets import enable_notebook_display, figure_png, show_interactive
 
-__all__ = ["setup", "install_cell_hints", "enable_notebook_display", "figure_png", "show_interactive"]
+__all__ = ["setup", "install_cell_hints", "enable_notebook_display", "figure_png", "show_interactive",
+           "environment_report"]
 
 
 def setup(language: str = "en") -> None:
