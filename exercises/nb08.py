@@ -63,13 +63,27 @@ def exercise_2(nucleus_size) -> None:
     """nucleus_size(probs, p): how many tokens top-p keeps, the fewest whose mass is >= p."""
     # powers of two add up exactly: p equal to the mass of the top 1, 2, 3 tokens
     halves = torch.tensor([0.125, 0.5, 0.0625, 0.25, 0.0625], dtype=torch.float64)
-    for p, want in ((0.5, 1), (0.75, 2), (0.875, 3), (1.0, 5)):
-        got = as_int(call(nucleus_size, halves, p), "nucleus_size")
-        require(got != want - 1, f"for p = {p} you keep one token too few: keep tokens until "
-                "their mass reaches p, including the one that crosses it")
-        require(got == want, f"for probabilities {halves.tolist()} and p = {p} top-p keeps "
-                f"{want}: their mass reaches p exactly there, and a mass equal to p is enough "
-                "(stop as soon as the mass is >= p)")
+    ps, wants = (0.5, 0.75, 0.875, 1.0), [1, 2, 3, 5]
+    gots = [as_int(call(nucleus_size, halves.clone(), p), "nucleus_size") for p in ps]
+    if gots != wants:  # which slip explains every answer (at p = 0.5 several coincide)?
+        mass = halves.sort(descending=True).values.cumsum(0)
+        slips = [
+            ([w - 1 for w in wants], "you keep one token too few: keep tokens until their mass "
+             "reaches p, including the one that crosses it"),
+            ([int((halves > p).sum()) for p in ps], "top-p adds up probabilities, most likely "
+             "first; it does not compare each probability with p"),
+            ([int((halves >= p).sum()) for p in ps], "top-p adds up probabilities, most likely "
+             "first; it does not compare each probability with p"),
+            ([min(int((mass <= p).sum()) + 1, 5) for p in ps], f"for probabilities "
+             f"{halves.tolist()} the mass of the top tokens reaches each p exactly, and a mass "
+             "equal to p is enough (stop as soon as the mass is >= p)"),
+        ]
+        for answers, hint in slips:
+            require(gots != answers, hint)
+        p, want, got = next((p, w, g) for p, w, g in zip(ps, wants, gots, strict=True) if g != w)
+        raise Wrong(f"for probabilities {halves.tolist()} and p = {p} top-p keeps {want}, you "
+                    f"gave {got}: sort the probabilities from the most likely down and add them "
+                    "up until the mass reaches p")
     g = torch.Generator().manual_seed(2)
     for V, zeros in ((6, 0), (20, 3), (65, 10), (1, 0)):
         probs = _random_probs(g, V, zeros)

@@ -1000,9 +1000,11 @@ def _cases_08() -> Iterator[Case]:
 
     yield Case("08", 2, "nucleus_size", [
         W(one_too_few, "one token too few"),
-        W(unsorted),
-        W(lambda probs, p: int((probs >= p).sum())),
-        W(lambda probs, p: 5),
+        W(unsorted, "most likely down"),
+        W(lambda probs, p: int((probs >= p).sum()), "does not compare each probability"),
+        W(lambda probs, p: 5, "most likely down"),
+        # sorted the wrong way: the least likely first
+        W(lambda probs, p: int((probs.sort().values.cumsum(0) < p).sum()) + 1, "most likely down"),
         # stops only once the mass passes p: one too many where it equals p exactly
         W(lambda probs, p: int((probs.sort(descending=True).values.cumsum(0) - probs.sort(
             descending=True).values <= p).sum().clamp(max=probs.numel())), "exactly"),
