@@ -121,6 +121,16 @@ def exercise_3(min_p_filter) -> None:
             continue
         require(not torch.allclose(got, probs.masked_fill(~keep, 0.0)),
                 "return logits (with -inf for the dropped tokens), not probabilities")
+        if torch.equal(got.isinf(), want.isinf()):  # the right tokens dropped, the kept ones changed
+            require(not torch.allclose(got[keep], logits.log_softmax(-1)[keep]), "the right "
+                    "tokens are dropped, but the kept ones must keep their logits: put -inf into "
+                    "the logits you were given, not into log-probabilities")
+            raise Wrong("the right tokens are dropped, but the kept tokens' logits changed: leave "
+                        "them as they were")
+        require(logits.dim() == 1 or
+                not torch.equal(got.isinf(), probs < min_p * probs.max()), "compare each "
+                "probability with min_p times the largest probability of its own row (max over "
+                "the last dimension, keepdim=True), not of the whole batch")
         require(not torch.equal(got, logits.masked_fill(~keep, 0.0)),
                 "a dropped token needs -inf: a logit of 0 still gets probability (notebook 04)")
         require(not torch.equal(got < -1e8, ~keep), "the right tokens are dropped; give them "

@@ -1038,7 +1038,9 @@ def _cases_08() -> Iterator[Case]:
         W(on_logits),
         # the largest of all rows, not of each row
         W(lambda logits, m: logits.masked_fill(logits.softmax(-1) < m * logits.softmax(-1).max(),
-                                               float("-inf"))),
+                                               float("-inf")), "of its own row"),
+        # the right tokens dropped from the log-probabilities, not from the logits
+        W(lambda logits, m: nb08.min_p_filter(logits.log_softmax(-1), m), "keep their logits"),
         W(exp_ratio, "88.7"),
         W(softmax_by_hand, "88.7"),
         W(at_most, "exactly min_p times the largest"),
