@@ -137,3 +137,17 @@ def test_the_readmes_minutes_are_the_notebooks(readme, unit):
     rows = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in re.finditer(
         rf"(?m)^\| (\d\d) \|.*?\| (\d+) {unit} \| (\d+) {unit} \|", text)}
     assert rows == {p.name[:2]: notebook_minutes(p) for p in LESSONS}
+
+
+@pytest.mark.parametrize("readme, pattern", [
+    ("README.md", r"takes (\d+) to (\d+) minutes and its exercises (\d+) to (\d+);"),
+    ("README.zh.md", r"一课正课需要 (\d+) 到 (\d+) 分钟，练习需要 (\d+) 到 (\d+) 分钟")], ids=["en", "zh"])
+def test_the_readmes_range_of_minutes_is_the_notebooks(readme, pattern):
+    """The sentence that sums the table up ("a lesson takes 31 to 66 minutes") follows it."""
+    import re
+
+    text = (Path(__file__).resolve().parent.parent / readme).read_text(encoding="utf-8")
+    found = re.search(pattern, text)
+    assert found, f"{readme} no longer states the range of minutes"
+    lessons, exercises = zip(*(notebook_minutes(p) for p in LESSONS), strict=True)
+    assert tuple(map(int, found.groups())) == (min(lessons), max(lessons), min(exercises), max(exercises))

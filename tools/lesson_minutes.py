@@ -6,8 +6,8 @@ about 45 minutes goes without a marked stopping point, a cell that starts with S
 
 The minutes are an estimate, the same rule for every notebook: the prose read at 150 words a
 minute, 45 seconds per code cell (read it, run it, look at its output) and each exercise at the
-minutes it states. With that rule the 13 lessons take 45 to 115 minutes each, in line with the
-60 to 90 minutes the readers of the teaching pass took.
+minutes it states. The README states the range over the 13 lessons (a test keeps it current);
+the readers of the teaching pass took 60 to 90 minutes for a lesson with some of its exercises.
 
     python tools/lesson_minutes.py            # rewrite the minutes and stopping points
     python tools/lesson_minutes.py --check    # exit 1 if a notebook is out of date
