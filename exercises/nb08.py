@@ -33,18 +33,31 @@ def exercise_1(pick) -> None:
         edges = probs.cumsum(0)[:-1].tolist()  # u exactly on a boundary between two slices
         cases += [(probs, u) for u in torch.rand(20, generator=g).tolist() + edges]
     n_exact = 9  # the first cases add up exactly in binary: the [start, end) rule, strictly
+    answers = [as_int(call(pick, probs.clone(), u), "pick") for probs, u in cases]
+    owners = []  # the right tokens of each case
     for k, (probs, u) in enumerate(cases):
-        got = as_int(call(pick, probs.clone(), u), "pick")
         # a slice's ends computed in another order may round differently in the last bit: on a
         # random case, u within 1e-12 of an end may go to either neighbour (one with a slice)
         end = probs.cumsum(0)
         tol = 0.0 if k < n_exact else 1e-12
-        owners = ((probs > 0) & (end - probs - tol <= u) & (u < end + tol)).nonzero().flatten().tolist()
-        owners = owners or [int((probs > 0).nonzero().max())]  # u past the rounded total
-        if got in owners:
+        mine = ((probs > 0) & (end - probs - tol <= u) & (u < end + tol)).nonzero().flatten().tolist()
+        owners.append(mine or [int((probs > 0).nonzero().max())])  # u past the rounded total
+    if all(got in mine for got, mine in zip(answers, owners, strict=True)):
+        return
+    # slips judged on every case at once: on one case several can give the same token
+    ranked = [probs.sort(descending=True) for probs, _ in cases]  # slices from the most likely down
+    positions = [int(torch.searchsorted(r.values.cumsum(0), torch.tensor(u, dtype=r.values.dtype),
+                                        right=True).clamp(max=r.values.numel() - 1))
+                 for r, (_, u) in zip(ranked, cases, strict=True)]
+    require(answers not in (positions, [int(r.indices[i]) for r, i in zip(ranked, positions, strict=True)]),
+            "the slices go in vocabulary order: token 0's first, then token 1's, and so on, not "
+            "from the most likely down")
+    require(answers != [int(probs.argmax()) for probs, _ in cases],
+            "that is the most likely token (greedy); u says where in [0, 1) to look")
+    for k, ((probs, u), got, mine) in enumerate(zip(cases, answers, owners, strict=True)):
+        if got in mine:
             continue
-        want = owners[0]
-        on_edge = k >= n_exact and bool(((end - u).abs() <= 1e-12).any())
+        on_edge = k >= n_exact and bool(((probs.cumsum(0) - u).abs() <= 1e-12).any())
         require(not on_edge, f"u = {u!r} lies on the end of one slice and the start of the next, "
                 f"and your answer gave token {got}, outside both: compute a slice's start as the "
                 "running total before adding probs[i], not as total - probs[i], which rounds "
@@ -52,8 +65,6 @@ def exercise_1(pick) -> None:
         require(0 <= got < probs.numel(), f"pick returned {got}, not a token of 0..{probs.numel() - 1}")
         require(probs[got] > 0, f"pick({probs.numel()} tokens, u={u:.3f}) returned token {got}, "
                 "whose probability is 0: a token with no slice can never be picked")
-        require(got != int(probs.argmax()) or want == int(probs.argmax()),
-                "that is the most likely token (greedy); u says where in [0, 1) to look")
         raise Wrong(f"for u = {u:.3f} you gave token {got}, but u lies in another token's slice: "
                     "token i owns [sum of the probabilities before it, that sum + probs[i])")
 

@@ -987,7 +987,9 @@ def _cases_08() -> Iterator[Case]:
         W(lambda probs, u: int((probs.cumsum(0) < u).sum()), "probability is 0"),  # u on an edge
         W(lambda probs, u: int(probs.argmax()), "greedy"),
         W(lambda probs, u: int(torch.multinomial(probs, 1))),
-        W(lambda probs, u: nb08.pick(probs.sort(descending=True).values, u)),  # sorted first
+        W(lambda probs, u: nb08.pick(probs.sort(descending=True).values, u), "vocabulary order"),
+        W(lambda probs, u: int(probs.sort(descending=True).indices[  # sorted, then mapped back
+            nb08.pick(probs.sort(descending=True).values, u)]), "vocabulary order"),
         W(lambda probs, u: float(nb08.pick(probs, u))),  # not an id
         W(lambda probs, u: len(probs)),  # outside the vocabulary
     ])

@@ -28,7 +28,7 @@ REJECTED = {
     "随机失活": "dropout is 暂退法", "丢弃法": "dropout is 暂退法",
     "注意力分数": "attention score is 注意力评分", "集束搜索": "beam search is 束搜索",
 }
-GLOSSARY_CELLS = ("21-983f45", "00-gloss-2")  # 00's glossary names the variants after 亦作 ("also")
+GLOSSARY_CELLS = ("21-983f45", "00-gloss-1b", "00-gloss-2", "00-gloss-2b")  # 00's glossary names the variants after 亦作 ("also")
 
 
 @pytest.fixture

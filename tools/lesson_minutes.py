@@ -118,9 +118,9 @@ def _is_optional(heading: str) -> bool:
 
 def minutes_line(section: Section) -> str:
     if section.heading.startswith("## Exercises"):  # both parts, so that the sum is checkable
-        return (f"*About {section.minutes} min, all exercises: their stated "
-                f"{section.exercise_minutes} min plus {section.minutes - section.exercise_minutes} "
-                "min of reading and running.*")
+        return (f"*About {section.minutes} min, all exercises: {section.exercise_minutes} min of "
+                "work, as each one states, plus "
+                f"{section.minutes - section.exercise_minutes} min to read them and run the checks.*")
     return f"*{'Optional · a' if section.optional else 'A'}bout {section.minutes} min.*"
 
 

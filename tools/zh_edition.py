@@ -59,8 +59,8 @@ def text_of(cell: dict) -> str:
 
 
 # a section's minutes are written by tools/lesson_minutes.py, not translated: --sync copies them
-EN_MINUTES = re.compile(r"^\*(Optional · a|A)bout (\d+) min(, all exercises: their stated (\d+) min "
-                        r"plus (\d+) min of reading and running)?\.\*$", re.M)
+EN_MINUTES = re.compile(r"^\*(Optional · a|A)bout (\d+) min(, all exercises: (\d+) min of work, as "
+                        r"each one states, plus (\d+) min to read them and run the checks)?\.\*$", re.M)
 ZH_MINUTES = re.compile(r"^\*(选学 · )?(全部练习)?约 (\d+) 分钟(：各题标明的 \d+ 分钟，"
                         r"加上阅读和运行约 \d+ 分钟)?\*$", re.M)
 EN_SO_FAR = re.compile(r"About (\d+) minutes so far")  # a stopping point's running total

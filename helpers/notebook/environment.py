@@ -30,8 +30,8 @@ def environment_report(start: Path | None = None) -> list[str]:
                   if "==" in line and not line.startswith("#"))
     differ = {name: f"{version(name)} (pinned {pinned[name]})" for name in PINNED
               if name in pinned and version(name).split("+")[0] != pinned[name]}  # 2.13.0+cpu
-    lines.append("the pinned versions of constraints.txt" if not differ else
-                 f"not the pinned versions (make lab installs them): {differ}")
+    lines.append("versions: the pinned ones of constraints.txt" if not differ else
+                 f"versions: not the pinned ones (make lab installs them): {differ}")
     if sys.version_info[:2] != (3, 11):  # the notebooks run, but were stored with Python 3.11
         lines.append(f"Note: this is Python {platform.python_version()}; the series is pinned to "
                      "3.11 (make lab), so a few printed numbers may differ in their last digit")
