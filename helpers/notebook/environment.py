@@ -15,8 +15,6 @@ def environment_report(start: Path | None = None) -> list[str]:
     """Lines for the learner: Python, torch and matplotlib; whether `helpers` comes from the clone
     the notebook runs in; and whether six packages match constraints.txt. `start`: the folder to
     search upwards from for constraints.txt (the notebook's own, by default)."""
-    import helpers
-
     lines = [f"Python {platform.python_version()}", f"torch {version('torch')}",
              f"matplotlib {version('matplotlib')}"]
     here = (start or Path.cwd()).resolve()
@@ -24,7 +22,8 @@ def environment_report(start: Path | None = None) -> list[str]:
     if clone is None:
         return lines + ["constraints.txt not found above this folder: not run from a clone of the "
                         "repository, so the versions cannot be compared with the pinned ones"]
-    lines.append(f"helpers from this clone: {Path(helpers.__file__).resolve().is_relative_to(clone)}")
+    package = Path(__file__).resolve().parents[1]  # the helpers folder this module belongs to
+    lines.append(f"helpers from this clone: {package.is_relative_to(clone)}")
     pinned = dict(line.strip().split("==", 1) for line in
                   (clone / "constraints.txt").read_text(encoding="utf-8").splitlines()
                   if "==" in line and not line.startswith("#"))
