@@ -128,20 +128,26 @@ def code_signature(source: str) -> str:
     return "\n".join(magics) + "\n" + ast.dump(tree)
 
 
-def _line_keys(source: str) -> list[str]:
-    """Each line's code without its comment ("#" for a line that is only a comment): what a
-    translated line shares with its English line."""
+def _comment_tokens(source: str) -> list | None:
+    """The comment tokens of Python source, or None where it does not tokenize."""
     import io
     import tokenize
 
-    lines = source.splitlines()
-    comments: dict[int, int] = {}  # line number -> column where its comment starts
     try:
-        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-            if tok.type == tokenize.COMMENT:
-                comments[tok.start[0]] = tok.start[1]
+        return [tok for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                if tok.type == tokenize.COMMENT]
     except (tokenize.TokenError, SyntaxError, IndentationError):
+        return None
+
+
+def _line_keys(source: str) -> list[str]:
+    """Each line's code without its comment ("#" for a line that is only a comment): what a
+    translated line shares with its English line."""
+    lines = source.splitlines()
+    tokens = _comment_tokens(source)
+    if tokens is None:
         return lines
+    comments = {tok.start[0]: tok.start[1] for tok in tokens}  # line -> column of its comment
     keys = []
     for number, line in enumerate(lines, start=1):
         code = line[:comments[number]] if number in comments else line
@@ -166,14 +172,10 @@ def english_comments(zh_code: str, en_code: str) -> list[str]:
     """The comments of a zh code cell still in English: English words, no Chinese, and the
     same text as a comment of the English cell ("# (T, C)" is the same in both editions)."""
     def comments(source: str) -> list[str]:
-        import io
-        import tokenize
-
-        try:
-            return [t.string for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                    if t.type == tokenize.COMMENT]
-        except (tokenize.TokenError, SyntaxError, IndentationError):
+        tokens = _comment_tokens(source)
+        if tokens is None:
             return source.splitlines()  # unreadable: every line counts as untranslated
+        return [t.string for t in tokens]
 
     english = set(comments(en_code))
     return [c for c in comments(zh_code)

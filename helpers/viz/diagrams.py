@@ -16,7 +16,6 @@ import torch
 
 from helpers.language import language
 from helpers.viz import style
-from helpers.viz.fonts import register_cjk_font
 from helpers.viz.labels_zh import LABELS_ZH
 from helpers.viz.style import (
     FIG_WIDTH,
@@ -225,7 +224,7 @@ def _text(ax, x: float, y: float, text: str, size: float, *, token: bool = False
     kw.setdefault("color", INK)
     if any("\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" for ch in text):
         # Chinese: matplotlib falls back glyph by glyph from the Latin font to the shipped CJK one
-        kw.setdefault("fontfamily", [style.LATIN_FONT, register_cjk_font()])
+        kw.setdefault("fontfamily", style.cjk_font_family())
     if token:
         return ax.text(x, y, token_label(text), fontsize=size, ha=ha, va=va, **kw)
     return ax.text(x, y, text, fontsize=size, ha=ha, va=va, parse_math=False, **kw)

@@ -53,25 +53,27 @@ def plot_words(english: str, **fields) -> str:
     return text.format(**fields) if fields else text
 
 
+def cjk_font_family() -> list[str]:
+    """The font family of a figure with Chinese words: the Latin font, and the shipped CJK font
+    that matplotlib falls back to glyph by glyph."""
+    from helpers.viz.fonts import register_cjk_font
+
+    return [LATIN_FONT, register_cjk_font()]
+
+
 def use_cjk_font() -> None:
     """Let every later figure, the notebook's own included, draw Chinese characters with the
     shipped CJK font (helpers.notebook.setup(language="zh") calls it)."""
     import matplotlib
 
-    from helpers.viz.fonts import register_cjk_font
-
-    matplotlib.rcParams["font.family"] = [LATIN_FONT, register_cjk_font()]
+    matplotlib.rcParams["font.family"] = cjk_font_family()
 
 
 def _rc() -> dict:
     from helpers.language import language
 
     size = FONT_SIZE * _scale
-    fonts = {}
-    if language() == "zh":  # Chinese words fall back to the shipped CJK font, glyph by glyph
-        from helpers.viz.fonts import register_cjk_font
-
-        fonts = {"font.family": [LATIN_FONT, register_cjk_font()]}
+    fonts = {"font.family": cjk_font_family()} if language() == "zh" else {}
     return fonts | {
         "font.size": size,
         "axes.titlesize": size * 1.1,
